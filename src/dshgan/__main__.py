@@ -1,0 +1,3 @@
+from dshgan.cli import main
+
+raise SystemExit(main())
