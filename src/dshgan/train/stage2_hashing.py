@@ -1,0 +1,218 @@
+"""Stage 2: joint training of the hashing net and the generator (Qiu et al., SIGIR 2017, Sec. 3.3).
+
+For each real labelled image x with labels y: x+ = G(z, y) and x- = G(z', y') with y' sharing no
+label with y. The CNN minimises  triplet + adversarial (over x, x+, x-) + classification; the
+generator minimises  triplet - adversarial + classification, i.e. it makes triplets that are
+informative, look real to the adversary stream, and stay recognisable as their labels. Both
+updates use one forward pass (simultaneous gradient steps). Switches turn parts off for ablations.
+The epoch kept is the one with the best mAP of the validation split (never the test queries).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from dshgan.config import HashingConfig
+from dshgan.losses.adversarial import discriminator_loss, generator_loss
+from dshgan.losses.classification import classification_loss
+from dshgan.losses.triplet import TripletRankingLoss
+from dshgan.nets.generator import ConditionalGenerator
+from dshgan.nets.hashing_net import HashingNet
+from dshgan.train.loop import (
+    augment,
+    load_checkpoint,
+    logger,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    to_tensor_images,
+)
+from dshgan.train.triplets import sample_matching
+
+
+@torch.no_grad()
+def encode_images(
+    net: HashingNet, images: np.ndarray, device: torch.device, batch_size: int = 256,
+    progress: bool = False, desc: str = "encode",
+) -> dict[int, np.ndarray]:
+    """{0,1} uint8 codes of every code length the net has, for uint8 images (n, H, W, 3)."""
+    was_training = net.training
+    net.eval()
+    out: dict[int, list[np.ndarray]] = {b: [] for b in net.bits}
+    for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress):
+        hashes = net(to_tensor_images(images[start:start + batch_size], device)).hash
+        for b, h in hashes.items():
+            out[b].append((h > 0.5).to(torch.uint8).cpu().numpy())
+    net.train(was_training)
+    return {b: np.concatenate(v) if v else np.zeros((0, b), np.uint8) for b, v in out.items()}
+
+
+def validation_map(
+    net: HashingNet, train_images, train_labels, val_images, val_labels, device
+) -> dict[int, float]:
+    """mAP of validation images as queries against the labelled training set as database."""
+    from dshgan.metrics import mean_average_precision
+
+    db = encode_images(net, train_images, device)
+    q = encode_images(net, val_images, device)
+    return {b: float(mean_average_precision(q[b], val_labels, db[b], train_labels))
+            for b in net.bits}
+
+
+def build_hashing_net(cfg: HashingConfig, bits: list[int], num_classes: int) -> HashingNet:
+    return HashingNet(cfg.backbone, bits, num_classes, backbone_kwargs=dict(cfg.backbone_kwargs))
+
+
+def train_hashing(
+    cfg: HashingConfig,
+    bits: list[int],
+    generator: ConditionalGenerator | None,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    val_images: np.ndarray,
+    val_labels: np.ndarray,
+    multi_label: bool,
+    device: torch.device,
+    checkpoint_path: str | Path,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[HashingNet, dict]:
+    """Train (or resume) one hashing net with a head per entry of ``bits``; returns the net at
+    its best validation epoch and the history (losses per step, validation mAP per epoch)."""
+    if cfg.use_synthetic and generator is None:
+        raise ValueError("use_synthetic=True needs the stage-1 generator")
+    checkpoint_path = Path(checkpoint_path)
+    num_classes = train_labels.shape[1]
+    net = build_hashing_net(cfg, bits, num_classes).to(device)
+    net_params = [p for p in net.parameters() if p.requires_grad]
+    opt_net = torch.optim.AdamW(net_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, len(train_images) // cfg.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        opt_net, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15
+    )
+    update_generator = cfg.use_synthetic and not cfg.freeze_generator
+    if generator is not None:
+        generator = generator.to(device)
+        generator.train(update_generator)
+        generator.requires_grad_(update_generator)
+    opt_g = (torch.optim.Adam(generator.parameters(), lr=cfg.generator_lr, betas=(0.5, 0.999))
+             if update_generator else None)
+    triplet_loss = TripletRankingLoss(cfg.margin)
+    batches = torch.Generator().manual_seed(seed + 1)
+    history: dict = {"loss": [], "triplet": [], "adversarial": [], "classification": [],
+                     "generator": [], "val_map": []}
+    epoch, best_score, best_state = 0, -1.0, None
+
+    if checkpoint_path.exists():
+        state = load_checkpoint(checkpoint_path, device)
+        net.load_state_dict(state["net"])
+        opt_net.load_state_dict(state["opt_net"])
+        schedule.load_state_dict(state["schedule"])
+        if generator is not None and state.get("generator") is not None:
+            generator.load_state_dict(state["generator"])
+        if opt_g is not None and state.get("opt_g") is not None:
+            opt_g.load_state_dict(state["opt_g"])
+        history, epoch = state["history"], state["epoch"]
+        best_score, best_state = state["best_score"], state["best_state"]
+        set_rng_state(state["rng"], batches)
+        logger.info("stage 2 %s: resumed at epoch %d/%d", bits, epoch, cfg.epochs)
+
+    labels_t = torch.from_numpy(train_labels).float()
+    noise_dim = generator.noise_dim if generator is not None else 0
+    total = cfg.epochs * steps_per_epoch
+    bar = tqdm(total=total, initial=epoch * steps_per_epoch, disable=not progress,
+               desc=f"stage 2 hashing {'/'.join(map(str, bits))} bits")
+    while epoch < cfg.epochs:
+        net.train()
+        order = torch.randperm(len(train_images), generator=batches)
+        for s in range(steps_per_epoch):
+            idx = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+            y = labels_t[idx].to(device)
+            x = to_tensor_images(train_images[idx.numpy()], device)
+            if cfg.augment:
+                x = augment(x, batches)
+            if cfg.use_synthetic:
+                neg_rows = sample_matching(y.cpu(), labels_t, share=False, generator=batches)
+                y_neg = labels_t[neg_rows].to(device)
+                z = torch.randn(2 * len(idx), noise_dim, generator=batches).to(device)
+                synthetic = generator(z, torch.cat([y, y_neg]))
+                x_pos, x_neg = synthetic[: len(idx)], synthetic[len(idx):]
+            else:
+                pos_rows = sample_matching(y.cpu(), labels_t, True, batches, exclude=idx)
+                neg_rows = sample_matching(y.cpu(), labels_t, False, batches)
+                y_neg = labels_t[neg_rows].to(device)
+                x_pos = to_tensor_images(train_images[pos_rows.numpy()], device)
+                x_neg = to_tensor_images(train_images[neg_rows.numpy()], device)
+                if cfg.augment:
+                    x_pos, x_neg = augment(x_pos, batches), augment(x_neg, batches)
+
+            out = net(torch.cat([x, x_pos, x_neg]))
+            n = len(idx)
+            trip = torch.stack([
+                triplet_loss(h[:n], h[n:2 * n], h[2 * n:]).loss for h in out.hash.values()
+            ]).mean()
+            net_loss = cfg.triplet_weight * trip
+            gen_loss = cfg.triplet_weight * trip
+            adv = cls = torch.zeros((), device=device)
+            if cfg.use_adversary_stream:
+                if cfg.use_synthetic:
+                    adv = discriminator_loss(out.real_logit[:n], out.real_logit[n:])
+                    gen_loss = gen_loss + cfg.adversarial_weight * generator_loss(
+                        out.real_logit[n:], cfg.generator_adversarial)
+                else:  # every image is real: the stream only learns "real"
+                    adv = discriminator_loss(out.real_logit, out.real_logit[:0])
+                net_loss = net_loss + cfg.adversarial_weight * adv
+            if cfg.use_classification_stream:
+                cls = classification_loss(out.class_logits, torch.cat([y, y, y_neg]), multi_label)
+                net_loss = net_loss + cfg.classification_weight * cls
+                gen_loss = gen_loss + cfg.classification_weight * cls
+
+            grads = torch.autograd.grad(net_loss, net_params, retain_graph=update_generator,
+                                        allow_unused=True)
+            if update_generator:
+                g_params = list(generator.parameters())
+                g_grads = torch.autograd.grad(gen_loss, g_params, allow_unused=True)
+                for p, g in zip(g_params, g_grads):
+                    p.grad = g
+                opt_g.step()
+            for p, g in zip(net_params, grads):
+                p.grad = g
+            opt_net.step()
+            schedule.step()
+
+            history["loss"].append(net_loss.item())
+            history["triplet"].append(trip.item())
+            history["adversarial"].append(adv.item())
+            history["classification"].append(cls.item())
+            history["generator"].append(gen_loss.item() if update_generator else 0.0)
+            bar.update(1)
+            bar.set_postfix(loss=f"{net_loss.item():.3f}", trip=f"{trip.item():.3f}")
+
+        epoch += 1
+        val = (validation_map(net, train_images, train_labels, val_images, val_labels, device)
+               if len(val_images) else {b: 0.0 for b in bits})
+        score = float(np.mean(list(val.values())))
+        history["val_map"].append({str(b): v for b, v in val.items()})
+        logger.info("stage 2 %s: epoch %d/%d validation mAP %s", bits, epoch, cfg.epochs,
+                    {b: round(v, 4) for b, v in val.items()})
+        if score > best_score:
+            best_score, best_state = score, copy.deepcopy(net.state_dict())
+        save_checkpoint(checkpoint_path, {
+            "net": net.state_dict(), "opt_net": opt_net.state_dict(),
+            "schedule": schedule.state_dict(),
+            "generator": generator.state_dict() if generator is not None else None,
+            "opt_g": opt_g.state_dict() if opt_g is not None else None,
+            "epoch": epoch, "history": history, "best_score": best_score,
+            "best_state": best_state, "rng": rng_state(batches), "bits": bits,
+        })
+    bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    history["best_val_map"] = best_score
+    net.eval()
+    return net, history
