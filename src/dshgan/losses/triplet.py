@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 
 class TripletTerms(NamedTuple):

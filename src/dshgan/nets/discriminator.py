@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn as nn
 import torch.nn.utils.parametrizations as param
+from torch import nn
 
 
 class DiscriminatorOutput(NamedTuple):

@@ -7,7 +7,7 @@ The weights come from a local file inside that package, so nothing is downloaded
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from dshgan.nets.registry import register_backbone
 
@@ -52,7 +52,7 @@ class EfficientNetLite0(nn.Module):
                 p.requires_grad_(False)
         self._frozen = nn.ModuleList(frozen)
 
-    def train(self, mode: bool = True) -> "EfficientNetLite0":
+    def train(self, mode: bool = True) -> EfficientNetLite0:
         super().train(mode)
         # Frozen layers keep their ImageNet batch-norm statistics.
         for module in getattr(self, "_frozen", []):

@@ -7,10 +7,11 @@ several concepts at once (NUS-WIDE) and single-label data is the one-hot special
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 
 class ConditionalGenerator(nn.Module):
@@ -37,7 +38,7 @@ class ConditionalGenerator(nn.Module):
             nn.ReLU(inplace=True),
         )
         layers: list[nn.Module] = []
-        for cin, cout in zip(channels[:-1], channels[1:]):
+        for cin, cout in itertools.pairwise(channels):
             layers += [
                 nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
                 nn.BatchNorm2d(cout),

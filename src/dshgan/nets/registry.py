@@ -7,9 +7,9 @@ for it, so the data and the generator can stay at their native size.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-import torch.nn as nn
+from torch import nn
 
 _BACKBONES: dict[str, Callable[..., nn.Module]] = {}
 
