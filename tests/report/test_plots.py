@@ -177,6 +177,7 @@ def test_training_curves(tmp_path):
         "d_loss": list(rng.random(100)),
         "triplet": [float(v) for v in np.exp(-np.arange(100) / 20)],
         "cls_per_epoch": [1.0, 0.5, float("nan"), 0.3],
+        "logged_sometimes": [None, 2.0, None, 1.0],
     }
     arr = _rgb(plot_training_curves(history, tmp_path / "loss.png", title="stage 2", dpi=DPI))
     assert _mask(arr, MPL_BLUE).sum() > 20

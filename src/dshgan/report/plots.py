@@ -166,6 +166,13 @@ def _smooth(y: np.ndarray, window: int) -> np.ndarray:
     return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
+def _none_to_nan(values):
+    """A term logged only on some steps may hold None; draw those steps as gaps."""
+    if isinstance(values, np.ndarray):
+        return values
+    return [np.nan if v is None else v for v in values]
+
+
 def plot_training_curves(
     history: Mapping[str, Sequence[float]],
     path: str | os.PathLike,
@@ -175,13 +182,14 @@ def plot_training_curves(
     """One small panel per loss term (terms differ in scale by orders of magnitude).
 
     A key named ``"step"`` or ``"epoch"`` is used as the x axis for terms of the same length
-    instead of being drawn. Long noisy curves get a moving average over the raw line.
+    instead of being drawn; ``None`` or NaN values are drawn as gaps. Long noisy curves get a moving average over the raw line.
     """
     if not isinstance(history, Mapping) or not history:
         raise ValueError("history must be a non-empty dict {term: [values...]}")
     x_key = next((k for k in ("step", "epoch") if k in history), None)
     x_axis = _vector(history[x_key], f"history[{x_key!r}]") if x_key else None
-    terms = {k: _vector(v, f"history[{k!r}]") for k, v in history.items() if k != x_key}
+    terms = {k: _vector(_none_to_nan(v), f"history[{k!r}]")
+             for k, v in history.items() if k != x_key}
     if not terms:
         raise ValueError(f"history holds only the x axis {x_key!r}, no loss term")
     ncols = min(3, len(terms))
