@@ -1,0 +1,168 @@
+"""The ``dshgan`` command: parses arguments and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def _add_run_options(p: argparse.ArgumentParser, default_run_dir: str | None) -> None:
+    p.add_argument("--run-dir", default=default_run_dir, help="folder for this run's outputs")
+    p.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--bits", type=int, nargs="+", default=None, help="code lengths, e.g. 12 48")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--resume", action="store_true", help="continue a stopped run in --run-dir")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one config value (YAML syntax), e.g. --set hashing.epochs=3")
+    p.add_argument("--dry-run", action="store_true",
+                   help="tiny made-up data and a few steps: proves the whole path in seconds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dshgan", description="Deep Semantic Hashing with GANs: binary codes for image search")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="both stages on the bundled CIFAR-10 sample, with a report")
+    _add_run_options(demo, "runs/demo")
+
+    train = sub.add_parser("train", help="train and evaluate from a config (YAML or bundled name)")
+    train.add_argument("--config", required=True, help="YAML file, or demo/cifar10/nuswide21...")
+    train.add_argument("--source", default=None, help="dataset: folder, archive, CIFAR-10 archive")
+    train.add_argument("--list-dir", default=None, help="folder of list files (multi-label sets)")
+    train.add_argument("--image-root", default=None, help="root of the list files' images")
+    _add_run_options(train, None)
+
+    data = sub.add_parser("data", help="dataset tools")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    prepare = data_sub.add_parser("prepare", help="read a dataset and write a protocol's splits")
+    prepare.add_argument("protocol", help="cifar10, cifar10-1, nuswide21, demo")
+    prepare.add_argument("--source", default=None, help="folder, archive or CIFAR-10 archive")
+    prepare.add_argument("--list-dir", default=None)
+    prepare.add_argument("--image-root", default=None)
+    prepare.add_argument("--out", required=True, help="folder for the split list files")
+    prepare.add_argument("--seed", type=int, default=0)
+
+    encode = sub.add_parser("encode", help="images to binary codes with a trained run")
+    encode.add_argument("run", help="a run folder holding model.pt")
+    encode.add_argument("--images", required=True, help="image folder or archive")
+    encode.add_argument("--bits", type=int, required=True)
+    encode.add_argument("--out", required=True, help=".npy file for the {0,1} codes")
+    encode.add_argument("--device", default="auto")
+
+    from dshgan.reproduce_cli import add_reproduce_parser
+
+    add_reproduce_parser(sub)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out: dict = {}
+    for item in args.set:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise SystemExit(f"--set expects SECTION.KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    for key, section, field in (("device", None, "device"), ("seed", None, "seed"),
+                                ("threads", None, "num_threads"), ("bits", "hashing", "bits")):
+        value = getattr(args, key, None)
+        if value is not None:
+            (out.setdefault(section, {}) if section else out)[field] = value
+    for key, field in (("source", "source"), ("list_dir", "list_dir"),
+                       ("image_root", "image_root")):
+        value = getattr(args, key, None)
+        if value is not None:
+            out.setdefault("data", {})[field] = value
+    return out
+
+
+def _run(config_name: str, args: argparse.Namespace) -> int:
+    from dshgan.config import load_config
+    from dshgan.experiment import run_experiment
+
+    config = load_config(config_name, _overrides(args))
+    run_dir = Path(args.run_dir or f"runs/{config.name}")
+    dataset = protocol = None
+    if args.dry_run:
+        from dshgan.dry_run import dry_run_setup
+
+        config, dataset, protocol = dry_run_setup(config)
+    metrics = run_experiment(config, run_dir, resume=args.resume, progress=not args.no_progress,
+                             dataset=dataset, protocol=protocol)
+    _print_summary(metrics, run_dir)
+    return 0
+
+
+def _print_summary(metrics: dict, run_dir: Path) -> None:
+    results = metrics["results"]
+    bits = list(next(iter(results.values())).keys())
+    print(f"\nmAP ({metrics['protocol']}, top {metrics['topk'] or 'all'}):")
+    print("method".ljust(10) + "".join(f"{b + ' bits':>10}" for b in bits))
+    for method, per_bits in results.items():
+        print(method.ljust(10) + "".join(f"{per_bits[b]['map']:>10.4f}" for b in bits))
+    print(f"\nreport: {run_dir / 'report.md'}")
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from dshgan.data import prepare
+
+    split = prepare(args.protocol, source=args.source, out_dir=args.out, seed=args.seed,
+                    list_dir=args.list_dir, image_root=args.image_root)
+    print(f"wrote {args.protocol} split (seed {args.seed}) to {args.out}: "
+          f"{len(split.query)} queries, {len(split.train)} train, "
+          f"{len(split.validation)} validation, {len(split.database)} database")
+    return 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from dshgan.data import load_dataset
+    from dshgan.model_io import load_trained_model
+    from dshgan.train.loop import resolve_device
+    from dshgan.train.stage2_hashing import encode_images
+
+    device = resolve_device(args.device)
+    model = load_trained_model(args.run, device)
+    net = model.net_for(args.bits)
+    data = load_dataset(args.images, image_size=model.image_size)
+    codes = encode_images(net, data.images, device, progress=True)[args.bits]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out, codes)
+    print(f"wrote {codes.shape[0]} codes of {args.bits} bits to {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _run("demo", args)
+        if args.command == "train":
+            return _run(args.config, args)
+        if args.command == "data":
+            return _prepare(args)
+        if args.command == "encode":
+            return _encode(args)
+        if args.command == "reproduce":
+            from dshgan.reproduce_cli import run_reproduce
+
+            return run_reproduce(args)
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
+        print(f"dshgan: error: {err}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
