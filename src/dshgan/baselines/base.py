@@ -111,7 +111,9 @@ def _as_multi_hot(labels: np.ndarray, n: int) -> np.ndarray:
         onehot[np.arange(arr.shape[0]), arr] = 1.0
         arr = onehot
     if arr.ndim != 2:
-        raise ValueError(f"labels must be multi-hot (n, c) or class ids (n,), got shape {arr.shape}")
+        raise ValueError(
+            f"labels must be multi-hot (n, c) or class ids (n,), got shape {arr.shape}"
+        )
     if arr.shape[0] != n:
         raise ValueError(f"labels have {arr.shape[0]} rows but features have {n}")
     if arr.size and not np.isin(arr, (0, 1)).all():

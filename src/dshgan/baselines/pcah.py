@@ -20,8 +20,10 @@ from dshgan.baselines.base import HashingBaseline, register_baseline
 def check_pca_bits(method: str, bits: int, n: int, d: int) -> None:
     """Refuse more PCA bits than the data has directions (shared with ITQ)."""
     if bits > d:
-        raise ValueError(f"{method} cannot give {bits} bits from {d}-dimensional features "
-                         f"(PCA has only {d} directions); use bits <= {d}, or LSH/SH/SDH")
+        raise ValueError(
+            f"{method} cannot give {bits} bits from {d}-dimensional features "
+            f"(PCA has only {d} directions); use bits <= {d}, or LSH/SH/SDH"
+        )
     if bits > n - 1:
         raise ValueError(f"{method} needs at least bits + 1 = {bits + 1} training samples, got {n}")
 
