@@ -1,4 +1,4 @@
-"""SDH: beats LSH on clustered data, never raises its objective, DCC reaches a coordinate optimum."""
+"""SDH: beats LSH on clustered data, never raises its objective, DCC reaches an optimum."""
 
 import numpy as np
 import pytest

@@ -141,7 +141,7 @@ def list_baselines() -> list[str]:
 
 
 def create_baseline(name: str, bits: int, **kwargs) -> HashingBaseline:
-    """Build the baseline registered as ``name`` with ``bits`` bits (kwargs go to its constructor)."""
+    """Build the baseline registered as ``name`` (kwargs go to its constructor)."""
     _import_builtin_baselines()
     if name not in _BASELINES:
         raise ValueError(f"unknown baseline {name!r}; known: {', '.join(sorted(_BASELINES))}")

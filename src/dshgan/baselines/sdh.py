@@ -20,6 +20,8 @@ import numpy as np
 
 from dshgan.baselines.base import HashingBaseline, register_baseline
 
+_ENCODE_CHUNK = 4096
+
 
 @register_baseline("sdh")
 class SDH(HashingBaseline):
@@ -78,7 +80,12 @@ class SDH(HashingBaseline):
         self.loss_history_ = np.asarray(history)
 
     def _project(self, x: np.ndarray) -> np.ndarray:
-        return self._kernel(_squared_distances(x, self.anchors_)) @ self.projection_
+        # In row chunks: a whole database's kernel matrix (n x anchors) would not fit in memory.
+        out = np.empty((x.shape[0], self.bits))
+        for start in range(0, x.shape[0], _ENCODE_CHUNK):
+            rows = slice(start, start + _ENCODE_CHUNK)
+            out[rows] = self._kernel(_squared_distances(x[rows], self.anchors_)) @ self.projection_
+        return out
 
     def _kernel(self, sq: np.ndarray) -> np.ndarray:
         phi = np.exp(-sq / (2.0 * self.sigma_**2))

@@ -30,7 +30,7 @@ class DTSHTerms(NamedTuple):
 
 
 class DTSHLoss(nn.Module):
-    """Mean triplet negative log-likelihood over all valid in-batch triplets, plus λ · quantisation."""
+    """Mean triplet negative log-likelihood over valid in-batch triplets, plus λ · quantisation."""
 
     def __init__(self, alpha: float = 5.0, lam: float = 1.0):
         super().__init__()
