@@ -1,0 +1,310 @@
+"""``dshgan reproduce``: the paper's table under one protocol, resumable unit by unit.
+
+Work is cut into units (stage 1 per seed; DSH-GAN per seed and code length; each ablation; each
+baseline). A unit writes ``<unit>.json`` atomically when it ends, and a rerun skips finished
+units; training inside a unit resumes from its checkpoint. So the same command, killed at any
+point, continues where it stopped. Queries are touched only when a unit is evaluated at its end;
+epochs are chosen on the validation split.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dshgan.config import RunConfig, load_config, save_config
+from dshgan.experiment import baseline_features, replace_config
+from dshgan.io_utils import atomic_write_text
+from dshgan.paper_results import PAPER_TABLES
+from dshgan.train.loop import resolve_device, seed_everything, setup_logging
+from dshgan.train.stage1_gan import train_gan
+from dshgan.train.stage2_hashing import encode_images, train_hashing
+
+ABLATIONS = {
+    "w/o synthetic images": {"use_synthetic": False},
+    "w/o adversary stream": {"use_adversary_stream": False},
+    "w/o classification stream": {"use_classification_stream": False},
+    "generator frozen": {"freeze_generator": True},
+}
+
+QUICK = {
+    "gan": {"steps": 30, "batch_size": 32, "width": 16},
+    "hashing": {"backbone": "small-cnn", "backbone_kwargs": {"width": 16}, "epochs": 1},
+    "evaluation": {"baseline_features": "pixels"},
+}
+
+
+def quick_config(config: RunConfig) -> RunConfig:
+    """A smoke run: tiny GAN, one epoch of a small CNN, baselines on pixels."""
+    return replace_config(config, **QUICK)
+
+
+class Units:
+    """Finished units of work, each stored as one JSON file."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name.replace(' ', '_').replace('/', '-')}.json"
+
+    def done(self, name: str) -> dict | None:
+        p = self.path(name)
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def finish(self, name: str, result: dict) -> dict:
+        atomic_write_text(self.path(name), json.dumps(result, indent=1))
+        return result
+
+
+def reproduce(
+    protocol_name: str,
+    out_dir: str | Path,
+    source: str | None = None,
+    list_dir: str | None = None,
+    image_root: str | None = None,
+    seeds: tuple[int, ...] = (0,),
+    bits: tuple[int, ...] = (12, 24, 32, 48),
+    device: str = "auto",
+    quick: bool = False,
+    ablations: bool = True,
+    baselines: bool = True,
+    progress: bool = True,
+    config: RunConfig | None = None,
+    dataset=None,
+    protocol=None,
+) -> dict:
+    """Run (or continue) the whole table; returns the aggregated results dict."""
+    from dshgan.data import get_protocol, load_dataset, make_split, write_split
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    setup_logging(out)
+    config = config or load_config(protocol_name, {
+        "device": device, "hashing": {"bits": list(bits)},
+        "data": {"source": source, "list_dir": list_dir, "image_root": image_root}})
+    if quick:
+        config = quick_config(config)
+    save_config(config, out / "config.yaml")
+    dev = resolve_device(config.device)
+    t_start = time.perf_counter()
+    if dataset is None:
+        dataset = load_dataset(source, image_size=config.data.image_size, list_dir=list_dir,
+                               image_root=image_root)
+    protocol = protocol or get_protocol(protocol_name)
+    ablation_bits = max(bits)
+    units: dict[str, dict] = {}
+    for seed in seeds:
+        seed_everything(seed)
+        seed_dir = out / f"seed{seed}"
+        done = Units(seed_dir / "results")
+        split = make_split(dataset, protocol, seed=seed)
+        write_split(split, dataset, seed_dir / "split")
+        data = _SplitData(dataset, split)
+
+        t0 = time.perf_counter()
+        generator, _, _ = train_gan(config.gan, data.train_x, data.train_y,
+                                    dataset.images[split.unlabelled], dataset.multi_label, dev,
+                                    seed_dir / "stage1.pt", seed=seed, progress=progress)
+        stage1_s = time.perf_counter() - t0
+
+        variants = [("DSH-GAN", b, {}) for b in bits]
+        if ablations and seed == seeds[0]:
+            variants += [(name, ablation_bits, sw) for name, sw in ABLATIONS.items()]
+        for method, b, switches in variants:
+            name = f"{method} {b}"
+            result = done.done(name)
+            if result is None:
+                cfg = replace_config(config, hashing=switches)
+                t0 = time.perf_counter()
+                import copy
+
+                net, history = train_hashing(
+                    cfg.hashing, [b], copy.deepcopy(generator), data.train_x, data.train_y,
+                    data.val_x, data.val_y, dataset.multi_label, dev,
+                    seed_dir / "checkpoints" / f"{name.replace(' ', '_')}.pt", seed=seed,
+                    progress=progress)
+                train_s = time.perf_counter() - t0
+                result = done.finish(name, _evaluate_net(net, data, dev, b, progress) | {
+                    "train_s": round(train_s, 1), "stage1_s": round(stage1_s, 1),
+                    "best_val_map": history["best_val_map"]})
+            units[f"{seed}/{name}"] = result | {"method": method, "bits": b, "seed": seed}
+
+        if baselines and seed == seeds[0]:
+            for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
+                                              progress).items():
+                units[f"{seed}/{key}"] = result
+    results = aggregate(units, protocol_name, config, time.perf_counter() - t_start)
+    write_outputs(out, results)
+    return results
+
+
+class _SplitData:
+    def __init__(self, dataset, split):
+        self.split = split
+        self.labels = dataset.labels
+        self.images = dataset.images
+        self.train_x, self.train_y = dataset.images[split.train], dataset.labels[split.train]
+        self.val_x, self.val_y = dataset.images[split.validation], dataset.labels[split.validation]
+
+
+def _evaluate_codes(q_codes, db_codes, data: _SplitData) -> dict:
+    from dshgan.metrics import evaluate
+
+    s = data.split
+    ns = [n for n in (10, 50, 100, 200, 500, 1000, 2000, 5000) if n <= len(s.database)]
+    r = evaluate(q_codes, data.labels[s.query], db_codes, data.labels[s.database], topk=s.topk,
+                 pr_ns=ns)
+    r.pop("conventions", None)
+    return r
+
+
+def _evaluate_net(net, data: _SplitData, device, bits: int, progress: bool) -> dict:
+    s = data.split
+    q = encode_images(net, data.images[s.query], device)[bits]
+    db = encode_images(net, data.images[s.database], device, progress=progress,
+                       desc="encode database")[bits]
+    return _evaluate_codes(q, db, data)
+
+
+def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progress) -> dict:
+    from dshgan.baselines import create_baseline
+    from dshgan.train.deep_baseline import train_deep_baseline
+
+    out: dict[str, dict] = {}
+    feats = None
+    s = data.split
+    for name in config.evaluation.baselines:
+        for b in bits:
+            key = f"{name.upper()} {b}"
+            result = done.done(key)
+            if result is None:
+                if feats is None:
+                    feats = baseline_features(config, dataset.images, device)
+                t0 = time.perf_counter()
+                method = create_baseline(name, bits=b, seed=seed)
+                if method.supervised:
+                    method.fit(feats[s.train], data.labels[s.train])
+                else:
+                    pool = s.database[np.random.default_rng(seed).permutation(
+                        len(s.database))[:20000]]
+                    method.fit(feats[pool])
+                result = _evaluate_codes(method.encode(feats[s.query]),
+                                         method.encode(feats[s.database]), data)
+                result = done.finish(key, result | {"train_s": round(time.perf_counter() - t0, 1)})
+            out[key] = result | {"method": name.upper(), "bits": b, "seed": seed}
+    for name in ("dpsh", "dtsh"):
+        keys = {b: f"{name.upper()} {b}" for b in bits}
+        if all(done.done(k) is not None for k in keys.values()):
+            for b, k in keys.items():
+                out[k] = done.done(k) | {"method": name.upper(), "bits": b, "seed": seed}
+            continue
+        t0 = time.perf_counter()
+        # One trunk with a head per code length: same budget as one DSH-GAN length.
+        net, history = train_deep_baseline(
+            name, config.hashing, list(bits), data.train_x, data.train_y, data.val_x,
+            data.val_y, device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
+            progress=progress)
+        train_s = time.perf_counter() - t0
+        q = encode_images(net, data.images[s.query], device)
+        db = encode_images(net, data.images[s.database], device, progress=progress,
+                           desc="encode database")
+        for b, k in keys.items():
+            r = done.finish(k, _evaluate_codes(q[b], db[b], data) | {
+                "train_s": round(train_s, 1), "best_val_map": history["best_val_map"]})
+            out[k] = r | {"method": name.upper(), "bits": b, "seed": seed}
+    return out
+
+
+def aggregate(units: dict[str, dict], protocol_name: str, config: RunConfig,
+              wall_s: float) -> dict:
+    """Mean and standard deviation over seeds per (method, bits)."""
+    table: dict[str, dict[str, dict]] = {}
+    for r in units.values():
+        cell = table.setdefault(r["method"], {}).setdefault(str(r["bits"]), {"runs": []})
+        cell["runs"].append(r)
+    for per_bits in table.values():
+        for cell in per_bits.values():
+            for metric in ("map", "map_tie_aware", "precision_r2"):
+                values = [run[metric] for run in cell["runs"]]
+                cell[metric] = float(np.mean(values))
+                cell[metric + "_std"] = float(np.std(values)) if len(values) > 1 else None
+            cell["seeds"] = [run["seed"] for run in cell["runs"]]
+    return {"protocol": protocol_name, "paper": PAPER_TABLES.get(protocol_name),
+            "config": _plain(config), "wall_s": round(wall_s, 1),
+            "machine": _machine(), "date": time.strftime("%Y-%m-%d"), "table": table}
+
+
+def _plain(config):
+    from dshgan.config import config_to_dict
+
+    return config_to_dict(config)
+
+
+def _machine() -> str:
+    import platform
+
+    dev = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+           else f"CPU ({torch.get_num_threads()} threads)")
+    return f"{platform.node()} {platform.machine()}, {dev}"
+
+
+def write_outputs(out: Path, results: dict) -> None:
+    """results.json, results.md (paper layout, paper beside ours) and plots at the top length."""
+    from dshgan.report.plots import plot_pr_curves, plot_precision_at_n
+    from dshgan.report.tables import map_table_markdown, write_json
+
+    write_json(results, out / "results.json")
+    table = results["table"]
+    bits = sorted({int(b) for per_bits in table.values() for b in per_bits})
+    main_rows = [m for m in table if m == "DSH-GAN" or m not in ABLATIONS]
+    rows = {}
+    for m in main_rows:
+        rows[m] = {}
+        for b in bits:
+            cell = table[m].get(str(b))
+            if cell is None:
+                rows[m][b] = None
+            elif cell["map_std"] is not None:
+                rows[m][b] = (cell["map"], cell["map_std"])
+            else:
+                rows[m][b] = cell["map"]
+    paper = {f"{k}": {b: v for b, v in per.items() if b in bits}
+             for k, per in (results["paper"] or {}).items()}
+    lines = [f"# {results['protocol']}: mAP{' (whole database)' if 'cifar' in results['protocol'] else ''}",
+             "", f"Machine: {results['machine']}; date {results['date']}; wall time "
+             f"{results['wall_s'] / 60:.1f} min for this invocation (finished units are not rerun).",
+             "", "Values are means over seeds (± standard deviation where more than one seed ran).",
+             ""]
+    compare = ("DSH-GAN", "DSH-GANs") if paper and "DSH-GAN" in rows else None
+    lines.append(map_table_markdown(rows, bits, reference=paper or None, compare=compare,
+                                    title="Ours and the paper"))
+    abl = {m: {b: (table[m][str(b)]["map"] if str(b) in table[m] else None) for b in bits}
+           for m in table if m in ABLATIONS}
+    if abl:
+        top = max(bits)
+        abl_rows = {"DSH-GAN (full)": {top: table.get("DSH-GAN", {}).get(str(top), {}).get("map")}}
+        abl_rows |= {m: {top: v[top]} for m, v in abl.items()}
+        lines += ["", map_table_markdown(abl_rows, [top], title=f"Ablations at {top} bits")]
+    seeds = sorted({s for per in table.values() for c in per.values() for s in c["seeds"]})
+    lines += ["", f"Seeds: {seeds}. Tie-aware mAP and precision within Hamming radius 2 are in "
+              "results.json. Conventions: design.md section 5."]
+    atomic_write_text(out / "results.md", "\n".join(lines) + "\n")
+    top = str(max(bits))
+    pr, pn = {}, {}
+    for m, per_bits in table.items():
+        cell = per_bits.get(top)
+        if cell:
+            run = cell["runs"][0]
+            pr[m] = (np.asarray(run["pr_curve"]["precision"]), np.asarray(run["pr_curve"]["recall"]))
+            pn[m] = (np.asarray(run["precision_at_n"]["n"]),
+                     np.asarray(run["precision_at_n"]["precision"]))
+    if pr:
+        plot_pr_curves(pr, out / f"pr_curve_{top}bits.png", title=f"PR by Hamming radius, {top} bits")
+        plot_precision_at_n(pn, out / f"precision_at_n_{top}bits.png",
+                            title=f"Precision@N, {top} bits")

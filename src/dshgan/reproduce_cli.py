@@ -1,0 +1,43 @@
+"""The ``dshgan reproduce`` subcommand: argument parsing only; the work is in reproduce.py."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_reproduce_parser(sub) -> None:
+    p = sub.add_parser("reproduce", help="the paper's table: DSH-GAN, ablations and baselines")
+    p.add_argument("protocol", choices=["cifar10", "cifar10-1", "nuswide21"])
+    p.add_argument("--source", default=None,
+                   help="image folder/archive or the CIFAR-10 python archive")
+    p.add_argument("--list-dir", default=None, help="list files (NUS-WIDE style)")
+    p.add_argument("--image-root", default=None, help="root folder of the list files' images")
+    p.add_argument("--out", default=None, help="output folder (default runs/reproduce-PROTOCOL)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--bits", type=int, nargs="+", default=[12, 24, 32, 48])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--quick", action="store_true", help="smoke run: tiny budget, small CNN")
+    p.add_argument("--no-ablations", action="store_true")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    import torch
+
+    from dshgan.reproduce import reproduce
+
+    if args.source is None and args.list_dir is None:
+        raise ValueError("reproduce needs --source (or --list-dir and --image-root)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = args.out or f"runs/reproduce-{args.protocol}"
+    results = reproduce(args.protocol, out, source=args.source, list_dir=args.list_dir,
+                        image_root=args.image_root, seeds=tuple(args.seeds),
+                        bits=tuple(args.bits), device=args.device, quick=args.quick,
+                        ablations=not args.no_ablations, baselines=not args.no_baselines,
+                        progress=not args.no_progress)
+    print(open(f"{out}/results.md").read())
+    print(f"wall time {results['wall_s'] / 60:.1f} min; results in {out}/")
+    return 0
