@@ -11,7 +11,24 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dshgan.index.packing import as_binary_codes
+
+def _binary(values, name: str) -> np.ndarray:
+    """A 2-D {0,1} array as bool; same contract as ``index.packing.as_binary_codes``, but with
+    min/max checks instead of ``np.isin`` (which costs as much as the whole mAP kernel)."""
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n, bits), got shape {values.shape}")
+    if values.dtype == np.bool_:
+        return values
+    if np.issubdtype(values.dtype, np.integer):
+        ok = values.size == 0 or (values.min() >= 0 and values.max() <= 1)
+    elif np.issubdtype(values.dtype, np.floating):
+        ok = bool(((values == 0) | (values == 1)).all())
+    else:
+        raise TypeError(f"{name} must be a bool or {{0,1}} numeric array, got dtype {values.dtype}")
+    if not ok:
+        raise ValueError(f"{name} must hold only 0 and 1 (binarise with outputs > 0.5 first)")
+    return values != 0
 
 
 class PreparedInputs(NamedTuple):
@@ -32,7 +49,7 @@ class PreparedInputs(NamedTuple):
 
 
 def _to_words(bits01: np.ndarray) -> np.ndarray:
-    """{0,1} uint8 (n, m) -> uint64 (n, ceil(m / 64)); zero padding keeps XOR/AND counts exact."""
+    """bool (n, m) -> uint64 (n, ceil(m / 64)); zero padding keeps XOR/AND counts exact."""
     packed = np.packbits(bits01, axis=1)
     pad = (-packed.shape[1]) % 8
     if pad:
@@ -56,7 +73,7 @@ def _labels(labels, n: int, name: str) -> tuple[np.ndarray, bool, int]:
     if labels.ndim == 2:
         if labels.shape[1] == 0:
             raise ValueError(f"{name} is multi-hot with zero label columns")
-        hot = as_binary_codes(labels, name=name)
+        hot = _binary(labels, name)
         return _to_words(hot).view(np.int64), True, labels.shape[1]
     raise ValueError(f"{name} must be class ids (n,) or multi-hot (n, labels), "
                      f"got shape {labels.shape}")
@@ -64,8 +81,8 @@ def _labels(labels, n: int, name: str) -> tuple[np.ndarray, bool, int]:
 
 def prepare_inputs(query_codes, query_labels, db_codes, db_labels) -> PreparedInputs:
     """Check shapes, widths and values; raise ValueError/TypeError naming the bad argument."""
-    q = as_binary_codes(query_codes, name="query_codes")
-    db = as_binary_codes(db_codes, name="db_codes")
+    q = _binary(query_codes, "query_codes")
+    db = _binary(db_codes, "db_codes")
     if q.shape[1] != db.shape[1]:
         raise ValueError(f"query_codes have {q.shape[1]} bits but db_codes have {db.shape[1]}")
     if q.shape[1] == 0:

@@ -1,10 +1,11 @@
 """Numba kernels behind the retrieval metrics.
 
-Nothing here sorts. Hamming distances are bounded by the bit count, so one pass over the database
-builds a histogram of distances (a counting sort); a stable ranking places an item at position
-``start[d] + (its rank among the items at distance d, in database order)``, which a second pass
-recovers without moving anything. Relevance is tested lazily, only for items that fall inside the
-cut-off. Every kernel runs one query per iteration of a ``prange`` over chunks of queries.
+Nothing here calls a comparison sort. Hamming distances are bounded by the bit count, so one pass
+over the database builds a histogram of distances and a second pass places every item at its
+stable rank (a counting sort, which keeps database order within a tie); AP and precision@n then
+read the 0/1 relevance of the ranking left to right. Metrics that ignore the order within ties
+(tie-aware AP, Hamming-ball precision and recall) need only the per-distance counts of items and
+relevant items. Every kernel runs queries in parallel (``prange`` over chunks of queries).
 
 Inputs are prepared by :mod:`dshgan.metrics.inputs`: codes as packed uint64 words, labels as int64
 rows (one class id per row, or multi-hot bitsets packed into words when ``multi`` is true).
@@ -18,6 +19,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 _CHUNK = 16  # queries per parallel task: enough tasks to balance two to sixteen threads
+_STREAMS = 4  # interleaved database blocks per histogram pass (see _distances)
 
 
 @intrinsic
@@ -43,13 +45,14 @@ def _hamming(q, db, i, j):
 
 
 @njit(cache=True, inline="always")
-def _relevant(ql, dl, i, j, multi):
+def _relevant01(ql, dl, i, j, multi):
+    """1 if database item j is relevant to query i, else 0 (branch-free)."""
     if not multi:
-        return ql[i, 0] == dl[j, 0]
+        return np.uint32(ql[i, 0] == dl[j, 0])
+    acc = np.int64(0)
     for w in range(ql.shape[1]):
-        if (ql[i, w] & dl[j, w]) != 0:
-            return True
-    return False
+        acc |= ql[i, w] & dl[j, w]
+    return np.uint32(acc != 0)
 
 
 @njit(cache=True)
@@ -74,57 +77,82 @@ def harmonic_table(n):
 
 
 @njit(cache=True)
-def _split_point(hist, cutoff):
-    """(group h, items taken from it t, items before it S) for the first ``cutoff`` ranks."""
-    s = np.int64(0)
-    for d in range(hist.shape[0]):
-        c = hist[d]
-        if s + c >= cutoff:
-            return d, cutoff - s, s
-        s += c
-    return hist.shape[0] - 1, hist[hist.shape[0] - 1], s - hist[hist.shape[0] - 1]
+def _distances(q, db, ql, dl, multi, i, key, sh):
+    """key[j] = distance << 1 | relevant; sh[u, d] = items at distance d in stream u."""
+    n = db.shape[0]
+    blk = n // _STREAMS
+    sh[:, :] = 0
+    # the database is cut into _STREAMS contiguous blocks walked side by side: their histogram
+    # increments are independent, which hides the store-to-load latency of a single histogram
+    for s in range(blk):
+        for u in range(_STREAMS):
+            j = u * blk + s
+            d = _hamming(q, db, i, j)
+            key[j] = (d << 1) | _relevant01(ql, dl, i, j, multi)
+            sh[u, d] += 1
+    for j in range(_STREAMS * blk, n):
+        d = _hamming(q, db, i, j)
+        key[j] = (d << 1) | _relevant01(ql, dl, i, j, multi)
+        sh[_STREAMS - 1, d] += 1
 
 
 @njit(cache=True)
-def _ap_one(q, db, ql, dl, multi, cutoff, i, dist, hist, start, fill, rc, inv, wsum):
-    n = db.shape[0]
-    hist[:] = 0
-    for j in range(n):
-        d = _hamming(q, db, i, j)
-        dist[j] = d
-        hist[d] += 1
-    h, t, _ = _split_point(hist, cutoff)
-    s = np.int64(0)
-    for d in range(h + 1):
-        start[d] = s
-        s += hist[d]
-        fill[d] = 0
-        rc[d] = 0
-        inv[d] = 0.0
-        wsum[d] = 0.0
-    done = np.int64(0)
-    for j in range(n):
-        d = dist[j]
-        if d > h or (d == h and fill[d] >= t):
-            continue
-        fill[d] += 1
-        done += 1
-        if _relevant(ql, dl, i, j, multi):
-            rc[d] += 1
-            pos = start[d] + fill[d]
-            inv[d] += 1.0 / pos
-            wsum[d] += rc[d] / pos
-        if done == cutoff:
-            break
-    # sum over relevant items of (relevant before the group + rank among relevant in group) / pos
-    num = 0.0
-    before = np.int64(0)
-    for d in range(h + 1):
-        num += before * inv[d] + wsum[d]
-        before += rc[d]
-    if before == 0:
+def _stable_rank(key, sh, ranked):
+    """Counting sort: ranked[p] = relevance of the item at rank p (distance, then database
+    order). Consumes sh (becomes the next free slots). Placing every item, even beyond a cut-off,
+    costs less than the mispredicted branch that would skip them."""
+    n = key.shape[0]
+    pos = np.int64(0)
+    for d in range(sh.shape[1]):
+        for u in range(_STREAMS):  # stream u holds later database items than stream u - 1
+            c = sh[u, d]
+            sh[u, d] = pos
+            pos += c
+    blk = n // _STREAMS
+    for s in range(blk):
+        for u in range(_STREAMS):
+            j = u * blk + s
+            k = key[j]
+            p = sh[u, k >> 1]
+            sh[u, k >> 1] = p + 1
+            ranked[p] = k & 1
+    for j in range(_STREAMS * blk, n):
+        k = key[j]
+        p = sh[_STREAMS - 1, k >> 1]
+        sh[_STREAMS - 1, k >> 1] = p + 1
+        ranked[p] = k & 1
+
+
+@njit(cache=True)
+def _ap_of_ranking(ranked, cutoff, recip):
+    """AP@cutoff of a 0/1 relevance ranking; recip[k] = 1 / (k + 1)."""
+    c = np.int64(0)
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    m = cutoff // 4
+    for b in range(m):  # four partial sums keep the FP adds off one dependency chain
+        k = 4 * b
+        r = ranked[k]
+        c += r
+        s0 += r * c * recip[k]
+        r = ranked[k + 1]
+        c += r
+        s1 += r * c * recip[k + 1]
+        r = ranked[k + 2]
+        c += r
+        s2 += r * c * recip[k + 2]
+        r = ranked[k + 3]
+        c += r
+        s3 += r * c * recip[k + 3]
+    for k in range(4 * m, cutoff):
+        r = ranked[k]
+        c += r
+        s0 += r * c * recip[k]
+    if c == 0:
         return 0.0
-    return num / before
+    return ((s0 + s1) + (s2 + s3)) / c
 
 
 @njit(parallel=True, cache=True)
@@ -133,36 +161,57 @@ def average_precision_stable(q, db, ql, dl, multi, cutoff, bits):
     nq = q.shape[0]
     n = db.shape[0]
     out = np.zeros(nq)
+    recip = 1.0 / np.arange(1, n + 1)
     nchunks = (nq + _CHUNK - 1) // _CHUNK
     for c in prange(nchunks):
-        dist = np.empty(n, np.int32)
-        hist = np.empty(bits + 1, np.int64)
-        start = np.empty(bits + 1, np.int64)
-        fill = np.empty(bits + 1, np.int64)
-        rc = np.empty(bits + 1, np.int64)
-        inv = np.empty(bits + 1)
-        wsum = np.empty(bits + 1)
+        key = np.empty(n, np.uint32)
+        ranked = np.empty(n, np.uint8)
+        sh = np.empty((_STREAMS, bits + 1), np.int64)
         for i in range(c * _CHUNK, min(nq, (c + 1) * _CHUNK)):
-            out[i] = _ap_one(q, db, ql, dl, multi, cutoff, i, dist, hist, start, fill, rc, inv,
-                             wsum)
+            _distances(q, db, ql, dl, multi, i, key, sh)
+            _stable_rank(key, sh, ranked)
+            out[i] = _ap_of_ranking(ranked, cutoff, recip)
     return out
+
+
+@njit(cache=True)
+def _histograms_one(q, db, ql, dl, multi, i, sh, sr, hist, rel):
+    n = db.shape[0]
+    blk = n // _STREAMS
+    sh[:, :] = 0
+    sr[:, :] = 0
+    for s in range(blk):
+        for u in range(_STREAMS):
+            j = u * blk + s
+            d = _hamming(q, db, i, j)
+            sh[u, d] += 1
+            sr[u, d] += _relevant01(ql, dl, i, j, multi)
+    for j in range(_STREAMS * blk, n):
+        d = _hamming(q, db, i, j)
+        sh[_STREAMS - 1, d] += 1
+        sr[_STREAMS - 1, d] += _relevant01(ql, dl, i, j, multi)
+    for d in range(sh.shape[1]):
+        a = np.int64(0)
+        b = np.int64(0)
+        for u in range(_STREAMS):
+            a += sh[u, d]
+            b += sr[u, d]
+        hist[d] = a
+        rel[d] = b
 
 
 @njit(parallel=True, cache=True)
 def distance_histograms(q, db, ql, dl, multi, bits):
     """(hist, relevant_hist), both (nq, bits + 1): items and relevant items at each distance."""
     nq = q.shape[0]
-    n = db.shape[0]
     hist = np.zeros((nq, bits + 1), np.int64)
     rel = np.zeros((nq, bits + 1), np.int64)
     nchunks = (nq + _CHUNK - 1) // _CHUNK
     for c in prange(nchunks):
+        sh = np.empty((_STREAMS, bits + 1), np.int64)
+        sr = np.empty((_STREAMS, bits + 1), np.int64)
         for i in range(c * _CHUNK, min(nq, (c + 1) * _CHUNK)):
-            for j in range(n):
-                d = _hamming(q, db, i, j)
-                hist[i, d] += 1
-                if _relevant(ql, dl, i, j, multi):
-                    rel[i, d] += 1
+            _histograms_one(q, db, ql, dl, multi, i, sh, sr, hist[i], rel[i])
     return hist, rel
 
 
@@ -249,53 +298,6 @@ def average_precision_tie_aware(hist, rel, cutoff, h):
     return out
 
 
-@njit(cache=True)
-def _prefix_one(q, db, ql, dl, multi, ns, i, dist, hist, hk, tk, first, last, ptr, fill, rc, got):
-    n = db.shape[0]
-    nb = hist.shape[0]
-    hist[:] = 0
-    for j in range(n):
-        d = _hamming(q, db, i, j)
-        dist[j] = d
-        hist[d] += 1
-    for d in range(nb):
-        first[d] = 0
-        last[d] = 0
-        fill[d] = 0
-        rc[d] = 0
-    for k in range(ns.shape[0]):
-        hh, tt, _ = _split_point(hist, ns[k])
-        hk[k] = hh
-        tk[k] = tt
-    # ns is sorted, so the cut-offs falling in one group are contiguous and ordered by tk
-    for k in range(ns.shape[0] - 1, -1, -1):
-        first[hk[k]] = k
-    for k in range(ns.shape[0]):
-        last[hk[k]] = k + 1
-    for d in range(nb):
-        ptr[d] = first[d]
-    hmax = hk[ns.shape[0] - 1]
-    for j in range(n):
-        d = dist[j]
-        if d > hmax:
-            continue
-        fill[d] += 1
-        if _relevant(ql, dl, i, j, multi):
-            rc[d] += 1
-        while ptr[d] < last[d] and tk[ptr[d]] == fill[d]:
-            got[ptr[d]] = rc[d]
-            ptr[d] += 1
-    counts = np.empty(ns.shape[0], np.int64)
-    before = np.int64(0)
-    k = 0
-    for d in range(hmax + 1):
-        while k < ns.shape[0] and hk[k] == d:
-            counts[k] = before + got[k]
-            k += 1
-        before += rc[d]
-    return counts
-
-
 @njit(parallel=True, cache=True)
 def relevant_in_prefix(q, db, ql, dl, multi, ns, bits):
     """(nq, len(ns)) relevant items among the first ns[k] of the stable ranking; ns sorted,
@@ -306,17 +308,17 @@ def relevant_in_prefix(q, db, ql, dl, multi, ns, bits):
     out = np.zeros((nq, m), np.int64)
     nchunks = (nq + _CHUNK - 1) // _CHUNK
     for c in prange(nchunks):
-        dist = np.empty(n, np.int32)
-        hist = np.empty(bits + 1, np.int64)
-        hk = np.empty(m, np.int64)
-        tk = np.empty(m, np.int64)
-        got = np.zeros(m, np.int64)
-        first = np.empty(bits + 1, np.int64)
-        last = np.empty(bits + 1, np.int64)
-        ptr = np.empty(bits + 1, np.int64)
-        fill = np.empty(bits + 1, np.int64)
-        rc = np.empty(bits + 1, np.int64)
+        key = np.empty(n, np.uint32)
+        ranked = np.empty(n, np.uint8)
+        sh = np.empty((_STREAMS, bits + 1), np.int64)
         for i in range(c * _CHUNK, min(nq, (c + 1) * _CHUNK)):
-            out[i] = _prefix_one(q, db, ql, dl, multi, ns, i, dist, hist, hk, tk, first, last,
-                                 ptr, fill, rc, got)
+            _distances(q, db, ql, dl, multi, i, key, sh)
+            _stable_rank(key, sh, ranked)
+            hits = np.int64(0)
+            k = 0
+            for p in range(ns[m - 1]):
+                hits += ranked[p]
+                if p + 1 == ns[k]:
+                    out[i, k] = hits
+                    k += 1
     return out
