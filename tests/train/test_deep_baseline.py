@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+import torch
+
+from dshgan.config import HashingConfig
+from dshgan.train.deep_baseline import train_deep_baseline
+from dshgan.train.stage2_hashing import encode_images
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize("method", ["dpsh", "dtsh"])
+def test_trains_all_heads_and_encodes(tmp_path, method):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (36, 16, 16, 3), dtype=np.uint8)
+    labels = np.eye(3, dtype=np.uint8)[np.arange(36) % 3]
+    cfg = HashingConfig(epochs=2, batch_size=4, backbone_kwargs={"width": 4})
+    net, history = train_deep_baseline(method, cfg, [8, 16], images[:30], labels[:30],
+                                       images[30:], labels[30:], CPU, tmp_path / "b.pt",
+                                       progress=False)
+    assert len(history["loss"]) == 2 * 2 and all(np.isfinite(history["loss"]))
+    codes = encode_images(net, images, CPU)
+    assert codes[16].shape == (36, 16)
+
+
+def test_unknown_method(tmp_path):
+    with pytest.raises(ValueError, match="dpsh"):
+        train_deep_baseline("hashnet", HashingConfig(), [8], None, None, None, None, CPU,
+                            tmp_path / "x.pt")

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import torch
+
+from dshgan.config import HashingConfig
+from dshgan.nets import ConditionalGenerator
+from dshgan.train import stage2_hashing
+from dshgan.train.stage2_hashing import encode_images, train_hashing
+
+CPU = torch.device("cpu")
+
+
+def data():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
+    labels = np.eye(4, dtype=np.uint8)[np.arange(32) % 4]
+    return images, labels
+
+
+def cfg(**kw):
+    base = dict(epochs=2, batch_size=8, backbone_kwargs={"width": 4}, augment=True)
+    return HashingConfig(**(base | kw))
+
+
+def generator():
+    torch.manual_seed(0)
+    return ConditionalGenerator(4, noise_dim=8, image_size=16, width=8)
+
+
+@pytest.mark.parametrize("switches", [
+    {}, {"use_synthetic": False}, {"freeze_generator": True},
+    {"use_adversary_stream": False}, {"use_classification_stream": False},
+])
+def test_every_variant_trains_and_keeps_the_best_validation_epoch(tmp_path, switches):
+    images, labels = data()
+    g = generator()
+    g0 = {k: v.clone() for k, v in g.state_dict().items()}
+    net, history = train_hashing(cfg(**switches), [8, 16], g, images[:24], labels[:24],
+                                 images[24:], labels[24:], False, CPU, tmp_path / "s2.pt",
+                                 progress=False)
+    assert len(history["loss"]) == 2 * 3 and all(np.isfinite(history["loss"]))
+    assert history["best_val_map"] == max(np.mean(list(v.values())) for v in history["val_map"])
+    codes = encode_images(net, images, CPU)
+    assert codes[8].shape == (32, 8) and set(np.unique(codes[16])) <= {0, 1}
+    moved = any(not torch.equal(g0[k], v) for k, v in g.state_dict().items()
+                if v.dtype.is_floating_point)
+    # The generator keeps learning in stage 2 unless it is frozen or not used at all.
+    assert moved == (switches.get("use_synthetic", True)
+                     and not switches.get("freeze_generator", False))
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    images, labels = data()
+    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
+    torch.manual_seed(0)
+    ref, _ = train_hashing(cfg(), [8], generator(), *args, tmp_path / "ref.pt", progress=False)
+
+    real_save = stage2_hashing.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        train_hashing(cfg(), [8], generator(), *args, tmp_path / "run.pt", progress=False)
+    monkeypatch.setattr(stage2_hashing, "save_checkpoint", real_save)
+    torch.manual_seed(99)
+    net, history = train_hashing(cfg(), [8], generator(), *args, tmp_path / "run.pt",
+                                 progress=False)
+    assert len(history["val_map"]) == 2
+    for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_synthetic_triplets_need_a_generator(tmp_path):
+    images, labels = data()
+    with pytest.raises(ValueError, match="generator"):
+        train_hashing(cfg(), [8], None, images, labels, images, labels, False, CPU,
+                      tmp_path / "x.pt", progress=False)
