@@ -21,7 +21,7 @@ def data(multi_label=False):
 def test_losses_move_and_checkpoint_is_written(tmp_path):
     images, labels = data()
     cfg = GANConfig(steps=6, batch_size=8, width=8, noise_dim=8)
-    g, d, history = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "s1.pt",
+    g, _d, history = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "s1.pt",
                               progress=False, checkpoint_every=3)
     assert len(history["d_loss"]) == 6 and all(np.isfinite(history["g_loss"]))
     assert (tmp_path / "s1.pt").exists()

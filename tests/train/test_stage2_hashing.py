@@ -18,7 +18,7 @@ def data():
 
 
 def cfg(**kw):
-    base = dict(epochs=2, batch_size=8, backbone_kwargs={"width": 4}, augment=True)
+    base = {"epochs": 2, "batch_size": 8, "backbone_kwargs": {"width": 4}, "augment": True}
     return HashingConfig(**(base | kw))
 
 
