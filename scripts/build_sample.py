@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dshgan.data.atomic import atomic_file, write_text_atomic
+from dshgan.io_utils import atomic_file, atomic_write_text
 from dshgan.data.sources.archive import read_image_archive
 from dshgan.data.sources.layout import split_parts, wanted_file
 from dshgan.data.writers import add_bytes_to_tar
@@ -70,7 +70,7 @@ def build(source: Path, out_dir: Path, per_class: int, seed: int) -> dict:
              "source_sha256": _sha256(source), "seed": seed,
              "from_train": sum(n.split("/")[1].startswith("train_") for n, _ in members),
              "from_test": sum(n.split("/")[1].startswith("test_") for n, _ in members)}
-    write_text_atomic(out_dir / "README.md", _readme(stats))
+    atomic_write_text(out_dir / "README.md", _readme(stats))
     return stats
 
 

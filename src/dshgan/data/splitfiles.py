@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dshgan.data.atomic import atomic_file
+from dshgan.io_utils import atomic_file
 from dshgan.data.dataset import Catalogue, ImageDataset
 from dshgan.data.errors import DataError
 from dshgan.data.protocols import Protocol, Split, get_protocol, list_protocols, make_split

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from dshgan.data.atomic import atomic_dir, atomic_file
+from dshgan.io_utils import atomic_dir, atomic_file
 from dshgan.data.dataset import ImageDataset
 from dshgan.data.errors import DataError
 from dshgan.data.sources.archive import TAR_SUFFIXES

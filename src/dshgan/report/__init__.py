@@ -1,6 +1,6 @@
 """Tables (markdown, CSV, JSON) and PNG figures for runs and for the paper's table."""
 
-from dshgan.report.atomic import atomic_write_bytes, atomic_write_text
+from dshgan.io_utils import atomic_write_bytes, atomic_write_text
 from dshgan.report.plots import (
     plot_image_grid,
     plot_pr_curves,

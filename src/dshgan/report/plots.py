@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from dshgan.report.atomic import atomic_write_bytes
+from dshgan.io_utils import atomic_write_bytes
 
 RELEVANT_RGB = (0, 170, 0)
 IRRELEVANT_RGB = (210, 0, 0)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from dshgan.report.atomic import atomic_write_text
+from dshgan.io_utils import atomic_write_text
 from dshgan.report.plots import plot_pr_curves, plot_precision_at_n
 from dshgan.report.tables import (
     Cell,

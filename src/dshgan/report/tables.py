@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from dshgan.report.atomic import atomic_write_text
+from dshgan.io_utils import atomic_write_text
 
 Cell = float | tuple[float, float] | None
 Rows = Mapping[str, Mapping[Any, Any]]

@@ -4,7 +4,7 @@ import stat
 import numpy as np
 import pytest
 
-from dshgan.report.atomic import atomic_write_bytes, atomic_write_text
+from dshgan.io_utils import atomic_write_bytes, atomic_write_text
 from dshgan.report.plots import plot_pr_curves
 from dshgan.report.tables import write_csv, write_json
 

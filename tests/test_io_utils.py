@@ -3,17 +3,17 @@ import stat
 
 import pytest
 
-from dshgan.data.atomic import atomic_dir, atomic_file, write_text_atomic
+from dshgan.io_utils import atomic_dir, atomic_file, atomic_write_text
 
 
 def test_atomic_file_replaces_only_on_success(tmp_path):
     target = tmp_path / "f.txt"
-    write_text_atomic(target, "old")
+    atomic_write_text(target, "old")
     with pytest.raises(RuntimeError), atomic_file(target, "w") as fh:
         fh.write("half")
         raise RuntimeError("crash")
     assert target.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["f.txt"]
-    write_text_atomic(target, "new")
+    atomic_write_text(target, "new")
     assert target.read_text() == "new"
     umask = os.umask(0)
     os.umask(umask)
