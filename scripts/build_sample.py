@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dshgan.io_utils import atomic_file, atomic_write_text
 from dshgan.data.sources.archive import read_image_archive
 from dshgan.data.sources.layout import split_parts, wanted_file
 from dshgan.data.writers import add_bytes_to_tar
+from dshgan.io_utils import atomic_file, atomic_write_text
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src/dshgan/data/sample"
 SAMPLE_NAME = "cifar10-sample.tar.gz"

@@ -19,7 +19,7 @@ import torch
 from dshgan.config import RunConfig, load_config, save_config
 from dshgan.experiment import baseline_features, replace_config
 from dshgan.io_utils import atomic_write_text
-from dshgan.paper_results import PAPER_TABLES
+from dshgan.paper_results import CIFAR10, PAPER_TABLES
 from dshgan.train.loop import resolve_device, seed_everything, setup_logging
 from dshgan.train.stage1_gan import train_gan
 from dshgan.train.stage2_hashing import encode_images, train_hashing
@@ -276,9 +276,10 @@ def write_outputs(out: Path, results: dict) -> None:
                 rows[m][b] = cell["map"]
     paper = {f"{k}": {b: v for b, v in per.items() if b in bits}
              for k, per in (results["paper"] or {}).items()}
-    lines = [f"# {results['protocol']}: mAP{' (whole database)' if 'cifar' in results['protocol'] else ''}",
-             "", f"Machine: {results['machine']}; date {results['date']}; wall time "
-             f"{results['wall_s'] / 60:.1f} min for this invocation (finished units are not rerun).",
+    scope = " (whole database)" if results["paper"] is CIFAR10 else ""
+    lines = [f"# {results['protocol']}: mAP{scope}",
+             "", (f"Machine: {results['machine']}; date {results['date']}; wall time "
+             f"{results['wall_s'] / 60:.1f} min for this invocation (finished units are not rerun)."),
              "", "Values are means over seeds (± standard deviation where more than one seed ran).",
              ""]
     compare = ("DSH-GAN", "DSH-GANs") if paper and "DSH-GAN" in rows else None
@@ -292,8 +293,8 @@ def write_outputs(out: Path, results: dict) -> None:
         abl_rows |= {m: {top: v[top]} for m, v in abl.items()}
         lines += ["", map_table_markdown(abl_rows, [top], title=f"Ablations at {top} bits")]
     seeds = sorted({s for per in table.values() for c in per.values() for s in c["seeds"]})
-    lines += ["", f"Seeds: {seeds}. Tie-aware mAP and precision within Hamming radius 2 are in "
-              "results.json. Conventions: design.md section 5."]
+    lines += ["", (f"Seeds: {seeds}. Tie-aware mAP and precision within Hamming radius 2 are "
+                   "in results.json. Conventions: design.md section 5.")]
     atomic_write_text(out / "results.md", "\n".join(lines) + "\n")
     top = str(max(bits))
     pr, pn = {}, {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_reproduce_parser(sub) -> None:
@@ -38,6 +39,6 @@ def run_reproduce(args: argparse.Namespace) -> int:
                         bits=tuple(args.bits), device=args.device, quick=args.quick,
                         ablations=not args.no_ablations, baselines=not args.no_baselines,
                         progress=not args.no_progress)
-    print(open(f"{out}/results.md").read())
+    print(Path(out, "results.md").read_text())
     print(f"wall time {results['wall_s'] / 60:.1f} min; results in {out}/")
     return 0
