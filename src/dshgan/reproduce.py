@@ -9,6 +9,7 @@ epochs are chosen on the validation split.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -113,27 +114,29 @@ def reproduce(
                                     seed_dir / "stage1.pt", seed=seed, progress=progress)
         stage1_s = time.perf_counter() - t0
 
-        variants = [("DSH-GAN", b, {}) for b in bits]
+        # A group trains one net: one code length, or all of them on a shared trunk.
+        groups = ([("DSH-GAN", list(bits), {})] if config.hashing.shared_trunk
+                  else [("DSH-GAN", [b], {}) for b in bits])
         if ablations and seed == seeds[0]:
-            variants += [(name, ablation_bits, sw) for name, sw in ABLATIONS.items()]
-        for method, b, switches in variants:
-            name = f"{method} {b}"
-            result = done.done(name)
-            if result is None:
+            groups += [(name, [ablation_bits], sw) for name, sw in ABLATIONS.items()]
+        for method, group_bits, switches in groups:
+            names = {b: f"{method} {b}" for b in group_bits}
+            if any(done.done(n) is None for n in names.values()):
                 cfg = replace_config(config, hashing=switches)
                 t0 = time.perf_counter()
-                import copy
-
+                tag = f"{method.replace(' ', '_').replace('/', '')}_{'-'.join(map(str, group_bits))}"
                 net, history = train_hashing(
-                    cfg.hashing, [b], copy.deepcopy(generator), data.train_x, data.train_y,
-                    data.val_x, data.val_y, dataset.multi_label, dev,
-                    seed_dir / "checkpoints" / f"{name.replace(' ', '_')}.pt", seed=seed,
-                    progress=progress)
+                    cfg.hashing, group_bits, copy.deepcopy(generator), data.train_x,
+                    data.train_y, data.val_x, data.val_y, dataset.multi_label, dev,
+                    seed_dir / "checkpoints" / f"{tag}.pt", seed=seed, progress=progress)
                 train_s = time.perf_counter() - t0
-                result = done.finish(name, _evaluate_net(net, data, dev, b, progress) | {
-                    "train_s": round(train_s, 1), "stage1_s": round(stage1_s, 1),
-                    "best_val_map": history["best_val_map"]})
-            units[f"{seed}/{name}"] = result | {"method": method, "bits": b, "seed": seed}
+                for b, result in _evaluate_net(net, data, dev, progress).items():
+                    done.finish(names[b], result | {
+                        "train_s": round(train_s, 1), "stage1_s": round(stage1_s, 1),
+                        "best_val_map": history["best_val_map"],
+                        "shared_trunk": len(group_bits) > 1})
+            for b, n in names.items():
+                units[f"{seed}/{n}"] = done.done(n) | {"method": method, "bits": b, "seed": seed}
 
         if baselines and seed == seeds[0]:
             for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
@@ -164,12 +167,13 @@ def _evaluate_codes(q_codes, db_codes, data: _SplitData) -> dict:
     return r
 
 
-def _evaluate_net(net, data: _SplitData, device, bits: int, progress: bool) -> dict:
+def _evaluate_net(net, data: _SplitData, device, progress: bool) -> dict[int, dict]:
+    """Metrics of every code length the net has; the database is encoded once for all."""
     s = data.split
-    q = encode_images(net, data.images[s.query], device)[bits]
+    q = encode_images(net, data.images[s.query], device)
     db = encode_images(net, data.images[s.database], device, progress=progress,
-                       desc="encode database")[bits]
-    return _evaluate_codes(q, db, data)
+                       desc="encode database")
+    return {b: _evaluate_codes(q[b], db[b], data) for b in net.bits}
 
 
 def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progress) -> dict:
@@ -211,11 +215,9 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
             data.val_y, device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
             progress=progress)
         train_s = time.perf_counter() - t0
-        q = encode_images(net, data.images[s.query], device)
-        db = encode_images(net, data.images[s.database], device, progress=progress,
-                           desc="encode database")
+        evaluated = _evaluate_net(net, data, device, progress)
         for b, k in keys.items():
-            r = done.finish(k, _evaluate_codes(q[b], db[b], data) | {
+            r = done.finish(k, evaluated[b] | {
                 "train_s": round(train_s, 1), "best_val_map": history["best_val_map"]})
             out[k] = r | {"method": name.upper(), "bits": b, "seed": seed}
     return out

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dshgan.train.triplets import sample_matching
+from dshgan.train.triplets import sample_disjoint_labels, sample_matching
 
 
 def test_negatives_share_no_label_and_positives_share_one_multi_label():
@@ -27,3 +27,21 @@ def test_draws_are_spread_over_the_candidates():
 def test_no_candidate_is_an_error():
     with pytest.raises(ValueError, match="shares no label"):
         sample_matching(torch.ones(1, 2), torch.eye(2), False, torch.Generator())
+
+
+def test_disjoint_labels_fall_back_to_an_absent_concept():
+    g = torch.Generator().manual_seed(0)
+    pool = torch.tensor([[1.0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]])
+    anchors = torch.tensor([[1.0, 0, 1, 0], [1.0, 1, 1, 0], [1.0, 0, 0, 0]])
+    for _ in range(20):
+        neg = sample_disjoint_labels(anchors, pool, g)
+        assert ((anchors * neg).sum(1) == 0).all() and (neg.sum(1) >= 1).all()
+        assert torch.equal(neg[1], torch.tensor([0.0, 0, 0, 1]))  # only candidate
+    with pytest.raises(ValueError, match="every label"):
+        sample_disjoint_labels(torch.ones(1, 4), pool, g)
+
+
+def test_allow_missing_marks_anchors_without_candidates():
+    picks = sample_matching(torch.ones(2, 2), torch.eye(2), False, torch.Generator(),
+                            allow_missing=True)
+    assert picks.tolist() == [-1, -1]

@@ -32,7 +32,7 @@ from dshgan.train.loop import (
     set_rng_state,
     to_tensor_images,
 )
-from dshgan.train.triplets import sample_matching
+from dshgan.train.triplets import sample_disjoint_labels, sample_matching
 
 
 @torch.no_grad()
@@ -137,14 +137,21 @@ def train_hashing(
             if cfg.augment:
                 x = augment(x, batches)
             if cfg.use_synthetic:
-                neg_rows = sample_matching(y.cpu(), labels_t, share=False, generator=batches)
-                y_neg = labels_t[neg_rows].to(device)
+                y_neg = sample_disjoint_labels(y.cpu(), labels_t, batches).to(device)
                 z = torch.randn(2 * len(idx), noise_dim, generator=batches).to(device)
                 synthetic = generator(z, torch.cat([y, y_neg]))
                 x_pos, x_neg = synthetic[: len(idx)], synthetic[len(idx):]
             else:
-                pos_rows = sample_matching(y.cpu(), labels_t, True, batches, exclude=idx)
-                neg_rows = sample_matching(y.cpu(), labels_t, False, batches)
+                pos_rows = sample_matching(y.cpu(), labels_t, True, batches, exclude=idx,
+                                           allow_missing=True)
+                neg_rows = sample_matching(y.cpu(), labels_t, False, batches,
+                                           allow_missing=True)
+                # Anchors without a real positive or negative (rare, dense multi-label) sit out.
+                keep = ((pos_rows >= 0) & (neg_rows >= 0)).to(device)
+                if not keep.any():
+                    continue
+                x, y, idx = x[keep], y[keep], idx[keep.cpu()]
+                pos_rows, neg_rows = pos_rows[keep.cpu()], neg_rows[keep.cpu()]
                 y_neg = labels_t[neg_rows].to(device)
                 x_pos = to_tensor_images(train_images[pos_rows.numpy()], device)
                 x_neg = to_tensor_images(train_images[neg_rows.numpy()], device)

@@ -1,0 +1,86 @@
+"""`dshgan reproduce` on tiny data: the whole table, resumption, and the multi-label path."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dshgan import reproduce as reproduce_module
+from dshgan.config import load_config
+from dshgan.data import ImageDataset, load_dataset, make_mosaic_multilabel, make_toy_dataset
+from dshgan.data.protocols import Protocol
+from dshgan.data.writers import write_list_dataset
+from dshgan.dry_run import dry_run_setup
+from dshgan.reproduce import reproduce
+
+
+def tiny(protocol_name="cifar10", **overrides):
+    config, _, _ = dry_run_setup(load_config(protocol_name, {"device": "cpu"}))
+    config = config.__class__(**{**config.__dict__, "hashing": config.hashing.__class__(
+        **{**config.hashing.__dict__, "bits": (12, 48), **overrides})})
+    return config
+
+
+def single_label_protocol():
+    return Protocol("tiny", query_per_class=2, labelled_per_class=6, validation_per_class=1,
+                    labelled_in_database=False, topk=None, multi_label=False, description="")
+
+
+def test_whole_table_then_resume_without_retraining(tmp_path, monkeypatch):
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    kwargs = dict(bits=(12, 48), progress=False, config=tiny(), dataset=dataset,
+                  protocol=single_label_protocol())
+    results = reproduce("cifar10", tmp_path, **kwargs)
+    table = results["table"]
+    for method in ("DSH-GAN", "LSH", "PCAH", "ITQ", "SH", "SDH", "DPSH", "DTSH"):
+        assert set(table[method]) == {"12", "48"}, method
+        assert 0 <= table[method]["48"]["map"] <= 1
+    for ablation in reproduce_module.ABLATIONS:
+        assert set(table[ablation]) == {"48"}
+    md = (tmp_path / "results.md").read_text()
+    assert "DSH-GANs (paper)" in md and "0.802" in md and "Ablations at 48 bits" in md
+    assert (tmp_path / "pr_curve_48bits.png").exists()
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["table"]["DSH-GAN"]["12"]["map"] == table["DSH-GAN"]["12"]["map"]
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a finished unit was trained again")
+
+    monkeypatch.setattr(reproduce_module, "train_hashing", must_not_train)
+    monkeypatch.setattr(reproduce_module, "train_deep_baseline", must_not_train, raising=False)
+    again = reproduce("cifar10", tmp_path, **kwargs)
+    assert again["table"]["DSH-GAN"]["48"]["map"] == table["DSH-GAN"]["48"]["map"]
+
+
+def test_two_seeds_give_mean_and_std(tmp_path):
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    results = reproduce("cifar10", tmp_path, seeds=(0, 1), bits=(12, 48), progress=False,
+                        config=tiny(), dataset=dataset, protocol=single_label_protocol(),
+                        ablations=False, baselines=False)
+    cell = results["table"]["DSH-GAN"]["12"]
+    assert cell["seeds"] == [0, 1]
+    maps = [r["map"] for r in cell["runs"]]
+    assert cell["map"] == pytest.approx(np.mean(maps))
+    assert cell["map_std"] == pytest.approx(np.std(maps))
+
+
+def test_multi_label_path_from_list_files(tmp_path):
+    """NUS-WIDE's path (list files, shared-label relevance, mAP@k) on 2x2 mosaics."""
+    mosaics = make_mosaic_multilabel(make_toy_dataset(n_per_class=10, num_classes=8), 160)
+    mosaics = ImageDataset(mosaics.images, mosaics.labels, mosaics.class_names,
+                           [f"{n}.png" for n in mosaics.names], multi_label=True)
+    list_dir = tmp_path / "lists"
+    write_list_dataset(mosaics, list_dir / "all.txt", tmp_path / "images")
+    protocol = Protocol("tiny-multi", query_per_class=2, labelled_per_class=6,
+                        validation_per_class=2, labelled_in_database=False, topk=20,
+                        multi_label=True, description="")
+    config = tiny("nuswide21", shared_trunk=False)
+    config = config.__class__(**{**config.__dict__, "data": config.data.__class__(
+        **{**config.data.__dict__, "image_size": 32})})
+    results = reproduce("nuswide21", tmp_path / "out", list_dir=str(list_dir),
+                        image_root=str(tmp_path / "images"), bits=(12, 48), progress=False,
+                        config=config, protocol=protocol, ablations=False)
+    assert load_dataset(None, list_dir=list_dir, image_root=tmp_path / "images").multi_label
+    assert results["table"]["DSH-GAN"]["48"]["runs"][0]["topk"] == 20
+    assert set(results["table"]) >= {"DSH-GAN", "SDH", "DPSH", "DTSH"}
+    assert "0.863" in (tmp_path / "out" / "results.md").read_text()  # the paper's NUS-WIDE row
