@@ -13,6 +13,8 @@ def add_reproduce_parser(sub) -> None:
                    help="image folder/archive or the CIFAR-10 python archive")
     p.add_argument("--list-dir", default=None, help="list files (NUS-WIDE style)")
     p.add_argument("--image-root", default=None, help="root folder of the list files' images")
+    p.add_argument("--config", default=None,
+                   help="YAML config (default: the bundled one named after the protocol)")
     p.add_argument("--out", default=None, help="output folder (default runs/reproduce-PROTOCOL)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--bits", type=int, nargs="+", default=[12, 24, 32, 48])
@@ -27,6 +29,7 @@ def add_reproduce_parser(sub) -> None:
 def run_reproduce(args: argparse.Namespace) -> int:
     import torch
 
+    from dshgan.config import load_config
     from dshgan.reproduce import reproduce
 
     if args.source is None and args.list_dir is None:
@@ -34,11 +37,15 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = args.out or f"runs/reproduce-{args.protocol}"
+    config = load_config(args.config or args.protocol, {
+        "device": args.device, "hashing": {"bits": list(args.bits)},
+        "data": {"source": args.source, "list_dir": args.list_dir,
+                 "image_root": args.image_root}})
     results = reproduce(args.protocol, out, source=args.source, list_dir=args.list_dir,
                         image_root=args.image_root, seeds=tuple(args.seeds),
                         bits=tuple(args.bits), device=args.device, quick=args.quick,
                         ablations=not args.no_ablations, baselines=not args.no_baselines,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, config=config)
     print(Path(out, "results.md").read_text())
     print(f"wall time {results['wall_s'] / 60:.1f} min; results in {out}/")
     return 0
