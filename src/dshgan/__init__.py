@@ -36,7 +36,30 @@ _EXPORTS = {
     "reproduce": "dshgan.reproduce",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "__version__",
+    "ConditionalGenerator",
+    "Discriminator",
+    "HammingIndex",
+    "HashingNet",
+    "ImageDataset",
+    "RunConfig",
+    "create_backbone",
+    "create_baseline",
+    "evaluate",
+    "get_protocol",
+    "list_backbones",
+    "list_baselines",
+    "list_protocols",
+    "load_config",
+    "load_dataset",
+    "load_sample",
+    "load_trained_model",
+    "make_split",
+    "mean_average_precision",
+    "reproduce",
+    "run_experiment",
+]
 
 
 def __getattr__(name: str):
