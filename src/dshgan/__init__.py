@@ -37,13 +37,13 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "__version__",
     "ConditionalGenerator",
     "Discriminator",
     "HammingIndex",
     "HashingNet",
     "ImageDataset",
     "RunConfig",
+    "__version__",
     "create_backbone",
     "create_baseline",
     "evaluate",
