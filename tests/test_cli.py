@@ -51,3 +51,19 @@ def test_python_dash_m_entry_point():
                          text=True, check=True).stdout
     for command in ("demo", "train", "data", "encode", "reproduce"):
         assert command in out
+
+
+def test_data_prepare_writes_split_lists(tmp_path, capsys):
+    from dshgan.data.toy import make_toy_dataset
+    from dshgan.data.writers import write_image_archive
+
+    archive = tmp_path / "toy.tar.gz"
+    write_image_archive(make_toy_dataset(n_per_class=90, num_classes=10, image_size=8), archive)
+    assert main(["data", "prepare", "demo", "--source", str(archive), "--out",
+                 str(tmp_path / "split"), "--seed", "3"]) == 0
+    assert "200 queries" in capsys.readouterr().out
+    lines = (tmp_path / "split" / "query.txt").read_text().splitlines()
+    assert len(lines) == 200 and len(lines[0].split()) == 1 + 10  # path + 10-wide label vector
+    assert main(["data", "prepare", "no-such-protocol", "--source", str(archive), "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "demo" in capsys.readouterr().err  # the error lists the known protocols
