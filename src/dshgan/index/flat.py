@@ -154,7 +154,7 @@ class HammingIndex:
         self._ids = all_ids
         self._planes = tuple(planes)
         self._next_id = max(self._next_id, int(new_ids.max()) + 1)
-        self._mih_fresh = False
+        self._changed()
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove the codes with these ids (absent ids are ignored); returns how many went."""
@@ -167,8 +167,12 @@ class HammingIndex:
             keep = ~drop
             self._ids = self._ids[keep]
             self._planes = tuple(np.ascontiguousarray(p[:, keep]) for p in self._planes)
-            self._mih_fresh = False
+            self._changed()
         return removed
+
+    def _changed(self) -> None:
+        """The rows changed: derived structures (MIH tables, a back end's copy) are stale."""
+        self._mih_fresh = False
 
     def reset(self) -> None:
         """Remove every code (the id counter keeps counting)."""

@@ -69,6 +69,7 @@ def to_planes(packed: np.ndarray, bits: int) -> tuple[np.ndarray, ...]:
 def from_planes(planes: tuple[np.ndarray, ...], bits: int) -> np.ndarray:
     """Inverse of :func:`to_planes`: planes -> packed uint8 (n, ceil(bits/8))."""
     n = planes[0].shape[1]
-    parts = [np.ascontiguousarray(p.T).view(np.uint8).reshape(n, -1) for p in planes]
+    parts = [np.ascontiguousarray(p.T).view(np.uint8).reshape(n, p.shape[0] * p.itemsize)
+             for p in planes]
     packed = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), np.uint8)
     return np.ascontiguousarray(packed[:, : (bits + 7) // 8])
