@@ -122,7 +122,7 @@ def write_index(path: str | os.PathLike, index_file: IndexFile) -> None:
 
 
 def read_index(path: str | os.PathLike, mmap: bool = False) -> IndexFile:
-    """Read and check a file; with ``mmap`` the arrays map the file read-only instead of copying."""
+    """Read and check a file; with ``mmap`` the arrays map the file instead of copying it."""
     path = Path(path)
     size = path.stat().st_size
     with open(path, "rb") as f:
@@ -154,7 +154,9 @@ def read_index(path: str | os.PathLike, mmap: bool = False) -> IndexFile:
 
     with open(path, "rb") as f:
         if mmap and expected > HEADER_SIZE:
-            buffer = mmap_module.mmap(f.fileno(), 0, access=mmap_module.ACCESS_READ)
+            # copy-on-write: the arrays stay writable (one compiled kernel serves mapped and
+            # in-memory indexes alike) while the file itself is never written
+            buffer = mmap_module.mmap(f.fileno(), 0, access=mmap_module.ACCESS_COPY)
         else:
             buffer = f.read()
     view = memoryview(buffer)

@@ -308,7 +308,8 @@ class HammingIndex:
 
     @classmethod
     def load(cls, path: str | os.PathLike, mmap: bool = False) -> HammingIndex:
-        """Read an index written by :meth:`save`; ``mmap=True`` maps the codes read-only.
+        """Read an index written by :meth:`save`; ``mmap=True`` maps the codes from the file
+        (pages load on demand; the file is never written through the mapping).
 
         Raises ``IndexFileError`` (a ValueError) for a truncated, foreign or corrupt file.
         """

@@ -46,7 +46,7 @@ def scratch_for(bits: int) -> tuple[np.ndarray, np.uint64, np.uint64, int, int]:
             np.uint64(0x8000800080008000), 4, 32768)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def chunk_distances(p64, p32, p16, p8, q64, q32, q16, q8, qi, c0, m, dist):
     """dist[:m] = Hamming distance of rows c0 .. c0+m-1 to query ``qi``."""
     # the first plane assigns, the others add: one pass fewer over the buffer than zeroing
@@ -93,7 +93,7 @@ def chunk_distances(p64, p32, p16, p8, q64, q32, q16, q8, qi, c0, m, dist):
                 dist[j] += popcount(row8[j] ^ qw8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def row_distance(p64, p32, p16, p8, row, q64, q32, q16, q8, qi):
     """Hamming distance of one stored row to query ``qi`` (random access, used by MIH)."""
     d = 0

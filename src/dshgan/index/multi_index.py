@@ -73,13 +73,13 @@ def _counting_sort(keys, nbuckets, perm, offsets):
         fill[b] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _first_combo(idx, size):
     for i in range(size):
         idx[i] = i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _next_combo(idx, size, length):
     """Advance ``idx[:size]`` to the next ``size``-subset of range(length); False when done."""
     i = size - 1
@@ -132,15 +132,15 @@ def _probe_buckets(qbucket, masks, t, length, lo_size, hi_size, hashed, idx, out
     return count
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def mih_range_candidates(qbuckets, radii, lengths, hashed, masks, offsets, maxprobe):
     """Codes each radius query would verify (its probed buckets' sizes, duplicates included)."""
     m = lengths.shape[0]
     nq = qbuckets.shape[1]
     out = np.zeros(nq, np.int64)
-    for q in prange(nq):
-        idx = np.empty(lengths.max() + 1, np.int64)
-        probes = np.empty(maxprobe, np.int64)
+    idx = np.empty(lengths.max() + 1, np.int64)
+    probes = np.empty(maxprobe, np.int64)
+    for q in range(nq):
         total = 0
         for t in range(m):
             if radii[t] < 0:
@@ -394,12 +394,12 @@ def mih_knn(c64, c32, c16, c8, q64, q32, q16, q8, qbuckets, k, bits, lengths, ha
     return status, out_d, out_r
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def compact_hits(counts, starts, src_d, src_r, lims):
     """Copy each query's hits from its reserved slot to a contiguous (lims) layout."""
     out_d = np.empty(lims[-1], np.int32)
     out_r = np.empty(lims[-1], np.int64)
-    for q in prange(counts.shape[0]):
+    for q in range(counts.shape[0]):
         for i in range(counts[q]):
             out_d[lims[q] + i] = src_d[starts[q] + i]
             out_r[lims[q] + i] = src_r[starts[q] + i]
