@@ -4,7 +4,7 @@ import numba
 import numpy as np
 import pytest
 
-from dshgan.index import HammingIndex
+from dshgan.index import HammingIndex, flat
 from dshgan.index.kernels import CHUNK
 
 PAD = np.iinfo(np.int32).max
@@ -70,19 +70,24 @@ def test_large_answers_are_rerun_not_truncated(ref, rng):
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
-def test_one_and_two_threads_agree(ref, rng):
-    db, q = ref.random_codes(rng, 2000, 64), ref.random_codes(rng, 37, 64)
-    index = build(db)
+@pytest.mark.parametrize("multi_index", [None, 3])
+def test_one_and_two_threads_agree(multi_index, ref, rng, monkeypatch):
+    monkeypatch.setattr(flat, "SCAN_PER_THREAD", 1)  # parallel even for this small job
+    monkeypatch.setattr(flat, "MIH_QUERIES_PER_THREAD", 1)
+    centres = ref.random_codes(rng, 4, 64)
+    db, q = ref.clustered_codes(rng, 2000, 64, centres), ref.clustered_codes(rng, 37, 64, centres)
+    index = build(db, multi_index=multi_index)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = index.search(q, 10), index.range_search(q, 20)
+        one = index.search(q, 10), index.range_search(q, 2)
         numba.set_num_threads(2)
-        two = index.search(q, 10), index.range_search(q, 20)
+        two = index.search(q, 10), index.range_search(q, 2)
     finally:
         numba.set_num_threads(before)
     ref.same(one[0], two[0])
     ref.same(one[1], two[1])
+    ref.same(one[0], ref.knn(db, np.arange(2000), q, 10))
 
 
 def test_packed_input_equals_bits(ref, rng):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import operator
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral
 
 import numba
@@ -30,6 +32,8 @@ PAD_DISTANCE = np.iinfo(np.int32).max
 QUERY_BLOCK = 16  # queries answered together while a database chunk sits in cache
 RANGE_CAP = 4096  # hits stored per query in the first range pass; larger answers are rerun
 MAX_BUFFER = 1 << 26  # bytes of per-block candidate buffers before query blocks shrink
+SCAN_PER_THREAD = 1 << 22  # code comparisons (about half a millisecond) worth a thread
+MIH_QUERIES_PER_THREAD = 64
 
 
 def _as_int(value: object, name: str) -> int:
@@ -224,8 +228,9 @@ class HammingIndex:
             return self._scan_knn(qplanes, k)
         nq = qpacked.shape[0]
         cap = max(8 * k, 1024)
-        status, d, rows = mih.knn(qpacked, qplanes, k, cap, _threads(nq),
-                                  kernels.scratch_for(self.bits)[0])
+        with _parallel(nq, MIH_QUERIES_PER_THREAD) as threads:
+            status, d, rows = mih.knn(qpacked, qplanes, k, cap, threads,
+                                      kernels.scratch_for(self.bits)[0])
         redo = np.flatnonzero(status != STATUS_OK)
         if redo.size:
             sub = tuple(np.ascontiguousarray(p[:, redo]) for p in qplanes)
@@ -235,9 +240,10 @@ class HammingIndex:
     def _scan_knn(self, qplanes: tuple, k: int) -> tuple[np.ndarray, np.ndarray]:
         nq = qplanes[0].shape[1]
         per_query = 12 * min(3 * k, len(self))
-        qblock = max(1, min(QUERY_BLOCK, -(-nq // _threads(nq)), MAX_BUFFER // per_query))
-        return kernels.knn_scan(*self._planes, *qplanes, k, self.bits, qblock, kernels.CHUNK,
-                                *kernels.scratch_for(self.bits))
+        with _parallel(nq * len(self), SCAN_PER_THREAD) as threads:
+            qblock = max(1, min(QUERY_BLOCK, -(-nq // threads), MAX_BUFFER // per_query))
+            return kernels.knn_scan(*self._planes, *qplanes, k, self.bits, qblock,
+                                    kernels.CHUNK, *kernels.scratch_for(self.bits))
 
     def range_search(self, queries: np.ndarray, radius: int, *,
                      packed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -271,8 +277,9 @@ class HammingIndex:
         if mih is None or mih.probes(radius) * 64 > len(self):
             counts, hit_d, hit_r = self._scan_range(qplanes, radius)
             return kernels.order_hits(counts, hit_d, hit_r, radius)
-        active, lims, d, rows = mih.range(qpacked, qplanes, radius, _threads(nq),
-                                          kernels.scratch_for(self.bits)[0])
+        with _parallel(nq, MIH_QUERIES_PER_THREAD) as threads:
+            active, lims, d, rows = mih.range(qpacked, qplanes, radius, threads,
+                                              kernels.scratch_for(self.bits)[0])
         redo = np.flatnonzero(~active)
         if redo.size == 0:
             return lims, d, rows
@@ -283,21 +290,22 @@ class HammingIndex:
     def _scan_range(self, qplanes: tuple, radius: int) -> tuple[np.ndarray, ...]:
         """(counts, d, rows) per query, hits in row order; one scan unless answers overflow."""
         nq = qplanes[0].shape[1]
-        qblock = max(1, min(QUERY_BLOCK, -(-nq // _threads(nq))))
-        scratch = kernels.scratch_for(self.bits)
-        cap = min(RANGE_CAP, len(self))
-        counts, hit_d, hit_r = kernels.range_scan(*self._planes, *qplanes, radius, cap, qblock,
-                                                  kernels.CHUNK, *scratch)
-        over = np.flatnonzero(counts > cap)
-        if over.size:
-            wide = int(counts[over].max())
-            sub = tuple(np.ascontiguousarray(p[:, over]) for p in qplanes)
-            _, d2, r2 = kernels.range_scan(*self._planes, *sub, radius, wide,
-                                           max(1, min(qblock, over.size)), kernels.CHUNK,
-                                           *scratch)
-            hit_d, hit_r = _widen(hit_d, wide), _widen(hit_r, wide)
-            hit_d[over] = d2
-            hit_r[over] = r2
+        with _parallel(nq * len(self), SCAN_PER_THREAD) as threads:
+            qblock = max(1, min(QUERY_BLOCK, -(-nq // threads)))
+            scratch = kernels.scratch_for(self.bits)
+            cap = min(RANGE_CAP, len(self))
+            counts, hit_d, hit_r = kernels.range_scan(*self._planes, *qplanes, radius, cap,
+                                                      qblock, kernels.CHUNK, *scratch)
+            over = np.flatnonzero(counts > cap)
+            if over.size:
+                wide = int(counts[over].max())
+                sub = tuple(np.ascontiguousarray(p[:, over]) for p in qplanes)
+                _, d2, r2 = kernels.range_scan(*self._planes, *sub, radius, wide,
+                                               max(1, min(qblock, over.size)), kernels.CHUNK,
+                                               *scratch)
+                hit_d, hit_r = _widen(hit_d, wide), _widen(hit_r, wide)
+                hit_d[over] = d2
+                hit_r[over] = r2
         return counts, hit_d, hit_r
 
     # ------------------------------------------------------------------ persistence
@@ -321,8 +329,20 @@ class HammingIndex:
         return index
 
 
-def _threads(nq: int) -> int:
-    return max(1, min(numba.get_num_threads(), nq))
+@contextmanager
+def _parallel(work: int, per_thread: int) -> Iterator[int]:
+    """Run with at most one numba thread per ``per_thread`` units of work. Starting a parallel
+    region costs tens of microseconds, and far more when another process holds a core (the
+    waiting threads spin), so small jobs stay on one thread."""
+    before = numba.get_num_threads()
+    threads = max(1, min(before, work // per_thread))
+    if threads != before:
+        numba.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        if threads != before:
+            numba.set_num_threads(before)
 
 
 def _widen(a: np.ndarray, width: int) -> np.ndarray:

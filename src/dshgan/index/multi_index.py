@@ -17,8 +17,6 @@ the results are always exact, MIH only decides how fast.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from numba import njit, prange
 
@@ -153,65 +151,63 @@ def mih_range_candidates(qbuckets, radii, lengths, hashed, masks, offsets, maxpr
     return out
 
 
-END_OF_RUN = np.int64(1) << 62  # sentinel row closing each run of hits
+END_OF_RUN = np.int64(1) << 62  # sentinel key closing each run of hits
+DIST_BITS = 11  # a hit is one int64 key, row << DIST_BITS | distance (distances <= 1024)
+DIST_MASK = (1 << DIST_BITS) - 1
 
 
 @njit(cache=True)
-def _union_by_row(hit_r, hit_d, runs, nruns, out_r, out_d):
-    """Union of row-ascending runs, each closed by END_OF_RUN, in row order without repeats
-    (a code met in several tables). Returns the count written to ``out_*``."""
-    if nruns > 4:  # many probed buckets: sort (row, distance) keys instead
+def _union(keys, runs, nruns, out):
+    """Union of ascending runs of hit keys, each closed by END_OF_RUN, ascending and without
+    repeats (a code met in several tables has one key). Returns the count written to ``out``.
+    Keys order by row first, so this is row order."""
+    if nruns > 4:  # many probed buckets: sort instead
         c = 0
         for a in range(nruns):
             for i in range(runs[a], runs[a + 1] - 1):
-                out_r[c] = hit_r[i] * 2048 + hit_d[i]  # distances < 2048
+                out[c] = keys[i]
                 c += 1
-        keys = np.sort(out_r[:c])
+        out[:c] = np.sort(out[:c])
         o = 0
         for i in range(c):
-            if i == 0 or keys[i] >> 11 != keys[i - 1] >> 11:
-                out_r[o] = keys[i] >> 11
-                out_d[o] = keys[i] & 2047
+            if i == 0 or out[i] != out[o - 1]:
+                out[o] = out[i]
                 o += 1
         return o
     # up to four runs (the common case: one bucket per table): a four-way merge on scalar
     # heads, branch-free; every run whose head is the minimum advances, which drops repeats
-    empty = hit_r.shape[0] - 1  # holds END_OF_RUN: an absent run starts there
+    empty = keys.shape[0] - 1  # holds END_OF_RUN: an absent run starts there
     h0 = runs[0] if nruns > 0 else empty
     h1 = runs[1] if nruns > 1 else empty
     h2 = runs[2] if nruns > 2 else empty
     h3 = runs[3] if nruns > 3 else empty
-    r0, r1, r2, r3 = hit_r[h0], hit_r[h1], hit_r[h2], hit_r[h3]
+    k0, k1, k2, k3 = keys[h0], keys[h1], keys[h2], keys[h3]
     o = 0
     while True:
-        low = min(min(r0, r1), min(r2, r3))
+        low = min(min(k0, k1), min(k2, k3))
         if low == END_OF_RUN:
             break
-        d = hit_d[h3]
-        d = hit_d[h2] if r2 == low else d
-        d = hit_d[h1] if r1 == low else d
-        d = hit_d[h0] if r0 == low else d
-        out_r[o] = low
-        out_d[o] = d
+        out[o] = low
         o += 1
-        h0 += r0 == low
-        h1 += r1 == low
-        h2 += r2 == low
-        h3 += r3 == low
-        r0, r1, r2, r3 = hit_r[h0], hit_r[h1], hit_r[h2], hit_r[h3]
+        h0 += k0 == low
+        h1 += k1 == low
+        h2 += k2 == low
+        h3 += k3 == low
+        k0, k1, k2, k3 = keys[h0], keys[h1], keys[h2], keys[h3]
     return o
 
 
 @njit(cache=True, parallel=True)
 def mih_range(c64, c32, c16, c8, q64, q32, q16, q8, qbuckets, radius, radii, lengths, hashed,
-              masks, perm, offsets, starts, active, maxcand, maxprobe, nblocks, scratch, out_d,
+              masks, perm, offsets, bounds, active, maxcand, maxprobe, nblocks, scratch, out_d,
               out_r):
-    """Radius search by MIH for the ``active`` queries.
+    """Radius search by MIH for the ``active`` queries; returns the hit count of each query.
 
-    Query q writes its hits, in (distance, row) order, to ``out_*[starts[q]:][:counts[q]]``
-    (``starts`` leaves room for every candidate). Hits of one bucket come in row order (the
-    tables are stably sorted), so a k-way merge of the buckets' runs sorts by row and drops
-    the repeats of codes met in several tables; a counting sort by distance finishes.
+    Block b answers queries qa..qz-1 and writes their hits back to back, each query's in
+    (distance, row) order, from ``out_*[bounds[qa]]`` on (``bounds`` leaves room for every
+    candidate plus one). Hits of one bucket come in row order (the tables are stably sorted),
+    so a k-way merge of the buckets' runs sorts by row and drops the repeats of codes met in
+    several tables; a stable partition by distance finishes.
     """
     nq = q64.shape[1]
     m = lengths.shape[0]
@@ -223,13 +219,12 @@ def mih_range(c64, c32, c16, c8, q64, q32, q16, q8, qbuckets, radius, radii, len
         probes = np.empty(maxprobe, np.int64)
         dist = np.zeros(CHUNK, scratch.dtype)
         size = maxcand + m * maxprobe + 2  # candidates, a sentinel per run, one spare
-        hit_r = np.empty(size, np.int64)
-        hit_d = np.empty(size, np.int32)
-        tmp_r = np.empty(size, np.int64)
-        tmp_d = np.empty(size, np.int32)
+        keys = np.empty(size, np.int64)
+        merged = np.empty(size, np.int64)
         runs = np.empty(m * maxprobe + 1, np.int64)
-        hit_r[size - 1] = END_OF_RUN
+        keys[size - 1] = END_OF_RUN
         hist = np.zeros(radius + 2, np.int64)
+        p = bounds[qa]
         for q in range(qa, qz):
             if not active[q]:
                 continue
@@ -249,35 +244,35 @@ def mih_range(c64, c32, c16, c8, q64, q32, q16, q8, qbuckets, radius, radii, len
                         chunk_distances(c64[t], c32[t], c16[t], c8[t], q64, q32, q16, q8, q,
                                         c0, mm, dist)
                         for j in range(mm):  # branch-free: hits are too common to predict
-                            d = dist[j]
-                            hit_r[c] = perm[t, c0 + j]
-                            hit_d[c] = d
+                            d = np.int64(dist[j])
+                            keys[c] = (np.int64(perm[t, c0 + j]) << DIST_BITS) | d
                             c += d <= radius
                     if c > runs[nruns]:
-                        hit_r[c] = END_OF_RUN
+                        keys[c] = END_OF_RUN
                         c += 1
                         nruns += 1
             runs[nruns] = c
-            c = _union_by_row(hit_r, hit_d, runs, nruns, tmp_r, tmp_d)
-            p = starts[q]
+            c = _union(keys, runs, nruns, merged)
             if radius < 8:  # stable partition by distance, one branch-free pass per distance
                 for v in range(radius + 1):
                     for i in range(c):
-                        out_d[p] = tmp_d[i]
-                        out_r[p] = tmp_r[i]
-                        p += tmp_d[i] == v
+                        key = merged[i]
+                        out_d[p] = key & DIST_MASK
+                        out_r[p] = key >> DIST_BITS
+                        p += (key & DIST_MASK) == v
             else:  # counting sort
                 hist[:] = 0
                 for i in range(c):
-                    hist[tmp_d[i] + 1] += 1
+                    hist[(merged[i] & DIST_MASK) + 1] += 1
                 hist[0] = p
                 for v in range(radius + 1):
                     hist[v + 1] += hist[v]
                 for i in range(c):
-                    p = hist[tmp_d[i]]
-                    hist[tmp_d[i]] += 1
-                    out_d[p] = tmp_d[i]
-                    out_r[p] = tmp_r[i]
+                    v = merged[i] & DIST_MASK
+                    out_d[hist[v]] = v
+                    out_r[hist[v]] = merged[i] >> DIST_BITS
+                    hist[v] += 1
+                p = hist[radius]
             counts[q] = c
     return counts
 
@@ -394,18 +389,6 @@ def mih_knn(c64, c32, c16, c8, q64, q32, q16, q8, qbuckets, k, bits, lengths, ha
     return status, out_d, out_r
 
 
-@njit(cache=True)
-def compact_hits(counts, starts, src_d, src_r, lims):
-    """Copy each query's hits from its reserved slot to a contiguous (lims) layout."""
-    out_d = np.empty(lims[-1], np.int32)
-    out_r = np.empty(lims[-1], np.int64)
-    for q in range(counts.shape[0]):
-        for i in range(counts[q]):
-            out_d[lims[q] + i] = src_d[starts[q] + i]
-            out_r[lims[q] + i] = src_r[starts[q] + i]
-    return out_d, out_r
-
-
 class MultiIndexTables:
     """The m substring tables of an index's rows; rebuilt whenever the rows change.
 
@@ -428,8 +411,6 @@ class MultiIndexTables:
         self.perm = np.zeros((substrings, 0), np.int32)
         self.offsets = np.zeros((substrings, 2), np.int64)
         self.copies: tuple[np.ndarray, ...] = ()
-        self._lock = threading.Lock()
-        self._slots = (np.empty(0, np.int32), np.empty(0, np.int64))
 
     def _make_masks(self, address_bits: int) -> None:
         """Bit i of a substring flips ``masks[t, i]`` of its bucket (identity when it fits)."""
@@ -488,30 +469,27 @@ class MultiIndexTables:
         cand = mih_range_candidates(qbuckets, radii, self.lengths, self.hashed, self.masks,
                                     self.offsets, maxprobe)
         active = cand <= self.budget()
-        starts = np.zeros(cand.shape[0] + 1, np.int64)  # + 1: the partition writes one past
-        np.cumsum(np.where(active, cand + 1, 0), out=starts[1:])
+        nq = cand.shape[0]
         maxcand = int(cand[active].max()) if active.any() else 0
-        # the slots reserve room for every candidate but only the hits are written; reusing
-        # them across calls spares the page faults of touching fresh memory (a lock keeps
-        # concurrent searches on one index from sharing them)
-        own = self._lock.acquire(blocking=False)
-        try:
-            if own and self._slots[0].shape[0] >= starts[-1]:
-                slot_d, slot_r = self._slots
-            else:
-                size = int(starts[-1] * 1.25) + 1
-                slot_d, slot_r = np.empty(size, np.int32), np.empty(size, np.int64)
-                if own:
-                    self._slots = (slot_d, slot_r)
-            counts = mih_range(*self.copies, *qplanes, qbuckets, radius, radii, self.lengths,
-                               self.hashed, self.masks, self.perm, self.offsets, starts, active,
-                               maxcand, maxprobe, nblocks, scratch, slot_d, slot_r)
-            lims = np.zeros(cand.shape[0] + 1, np.int64)
-            np.cumsum(counts, out=lims[1:])
-            d, rows = compact_hits(counts, starts, slot_d, slot_r, lims)
-        finally:
-            if own:
-                self._lock.release()
+        bounds = np.zeros(nq + 1, np.int64)  # + 1: the partition writes one past
+        np.cumsum(np.where(active, cand + 1, 0), out=bounds[1:])
+        # reserved for every candidate; only the pages that hits touch are ever mapped in
+        d = np.empty(int(bounds[-1]), np.int32)
+        rows = np.empty(int(bounds[-1]), np.int64)
+        counts = mih_range(*self.copies, *qplanes, qbuckets, radius, radii, self.lengths,
+                           self.hashed, self.masks, self.perm, self.offsets, bounds, active,
+                           maxcand, maxprobe, nblocks, scratch, d, rows)
+        lims = np.zeros(nq + 1, np.int64)
+        np.cumsum(counts, out=lims[1:])
+        for b in range(1, nblocks):  # close the gaps between the blocks' answers
+            qa, qz = b * nq // nblocks, (b + 1) * nq // nblocks
+            size = int(lims[qz] - lims[qa])
+            src, dst = int(bounds[qa]), int(lims[qa])
+            d[dst : dst + size] = d[src : src + size]
+            rows[dst : dst + size] = rows[src : src + size]
+        # shrink in place: realloc returns the unused tail without copying the answers
+        d.resize(int(lims[-1]), refcheck=False)
+        rows.resize(int(lims[-1]), refcheck=False)
         return active, lims, d, rows
 
     def knn(self, qpacked: np.ndarray, qplanes: tuple, k: int, cap: int, nblocks: int,
