@@ -242,8 +242,9 @@ class HammingIndex:
         per_query = 12 * min(3 * k, len(self))
         with _parallel(nq * len(self), SCAN_PER_THREAD) as threads:
             qblock = max(1, min(QUERY_BLOCK, -(-nq // threads), MAX_BUFFER // per_query))
-            return kernels.knn_scan(*self._planes, *qplanes, k, self.bits, qblock,
-                                    kernels.CHUNK, *kernels.scratch_for(self.bits))
+            chunk, scratch = kernels.chunk_for(self.bits), kernels.scratch_for(self.bits)
+            return kernels.knn_scan(*self._planes, *qplanes, k, self.bits, qblock, chunk,
+                                    *scratch)
 
     def range_search(self, queries: np.ndarray, radius: int, *,
                      packed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -292,17 +293,16 @@ class HammingIndex:
         nq = qplanes[0].shape[1]
         with _parallel(nq * len(self), SCAN_PER_THREAD) as threads:
             qblock = max(1, min(QUERY_BLOCK, -(-nq // threads)))
-            scratch = kernels.scratch_for(self.bits)
+            chunk, scratch = kernels.chunk_for(self.bits), kernels.scratch_for(self.bits)
             cap = min(RANGE_CAP, len(self))
             counts, hit_d, hit_r = kernels.range_scan(*self._planes, *qplanes, radius, cap,
-                                                      qblock, kernels.CHUNK, *scratch)
+                                                      qblock, chunk, *scratch)
             over = np.flatnonzero(counts > cap)
             if over.size:
                 wide = int(counts[over].max())
                 sub = tuple(np.ascontiguousarray(p[:, over]) for p in qplanes)
                 _, d2, r2 = kernels.range_scan(*self._planes, *sub, radius, wide,
-                                               max(1, min(qblock, over.size)), kernels.CHUNK,
-                                               *scratch)
+                                               max(1, min(qblock, over.size)), chunk, *scratch)
                 hit_d, hit_r = _widen(hit_d, wide), _widen(hit_r, wide)
                 hit_d[over] = d2
                 hit_r[over] = r2
