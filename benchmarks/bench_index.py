@@ -171,7 +171,8 @@ def bench_radius(args, rng) -> list[str]:
         want = flat.range_search(queries, args.radius, packed=True)
         same = (np.array_equal(lims, want[0]) and np.array_equal(d[order], want[1])
                 and np.array_equal(i[order], want[2]))
-        rows += ["", f"faiss range_search(radius + 1), sorted by (distance, id), equals ours: {same}."]
+        note = f"faiss range_search(radius + 1), sorted by (distance, id), equals ours: {same}."
+        rows += ["", note]
     builds = ", ".join(f"mih:{m} {t:.2f} s" for m, (_, t) in mihs.items())
     rows += ["", f"MIH table build (once per change of the codes): {builds}."]
     return rows

@@ -118,7 +118,8 @@ class HammingIndex:
         return np.ascontiguousarray(codes)
 
     # ------------------------------------------------------------------ mutation
-    def add(self, codes: np.ndarray, ids: np.ndarray | None = None, *, packed: bool = False) -> None:
+    def add(self, codes: np.ndarray, ids: np.ndarray | None = None, *,
+            packed: bool = False) -> None:
         """Add codes (n, bits) in {0,1} (or packed uint8 with ``packed=True``) under ``ids``.
 
         Ids default to insertion order: the next unused integers, counting every code ever
