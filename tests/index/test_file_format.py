@@ -126,3 +126,15 @@ def test_save_is_atomic(failure, tmp_path, rng, ref, monkeypatch):
     assert path.read_bytes() == good  # the old index is untouched
     assert sorted(os.listdir(tmp_path)) == ["codes.dshx"]  # and no temporary file is left
     assert len(HammingIndex.load(path)) == 300
+
+
+def test_mapped_index_saved_over_its_own_file(tmp_path, rng, ref):
+    index, path = saved(tmp_path, rng, ref, bits=64)
+    mapped = HammingIndex.load(path, mmap=True)
+    mapped.remove(mapped.ids[:10])
+    mapped.save(path)  # replaces the file the mapping came from
+    again = HammingIndex.load(path)
+    assert len(again) == 290
+    np.testing.assert_array_equal(again.codes(), mapped.codes())
+    q = ref.random_codes(rng, 3, 64)
+    ref.same(again.search(q, 5), mapped.search(q, 5))
