@@ -26,10 +26,7 @@ import numpy as np
 
 from dshgan.index import HammingIndex
 
-try:
-    import faiss
-except ImportError:  # the comparison needs it; the rest of the benchmark does not
-    faiss = None
+faiss = None  # imported in main(), after the OpenMP wait policy is settled
 
 
 def machine() -> str:
@@ -44,6 +41,10 @@ def machine() -> str:
     if faiss is not None:
         versions += f", faiss {faiss.__version__}"
     return f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, {versions}"
+
+
+def emit(line: str = "") -> None:
+    print(line, flush=True)
 
 
 def best_time(fn, repeat: int) -> float:
@@ -85,9 +86,10 @@ def clustered_packed(rng: np.random.Generator, n: int, bits: int, centres: np.nd
     return np.packbits(codes, axis=1)
 
 
-def bench_knn(args, rng) -> list[str]:
-    rows = [("| bits | threads | ours q/s | faiss q/s | naive numpy q/s | ours / faiss | "
-             "ours / numpy | equal to faiss |"), "|---|---|---|---|---|---|---|---|"]
+def bench_knn(args, rng) -> None:
+    emit("| bits | threads | ours q/s | faiss q/s | naive numpy q/s | ours / faiss | "
+         "ours / numpy | equal to faiss |")
+    emit("|---|---|---|---|---|---|---|---|")
     for bits in args.bits:
         db = uniform_packed(rng, args.n, bits)
         queries = uniform_packed(rng, args.queries, bits)
@@ -112,22 +114,21 @@ def bench_knn(args, rng) -> list[str]:
             qps = args.queries / ours
             fq = args.queries / theirs
             nqps = len(naive_q) / naive
-            rows.append(f"| {bits} | {threads} | {qps:,.0f} | {fq:,.0f} | {nqps:,.0f} | "
-                        f"{qps / fq:.2f}x | {qps / nqps:.0f}x | {equal} |")
-            print(rows[-1], flush=True)
-    return rows
+            emit(f"| {bits} | {threads} | {qps:,.0f} | {fq:,.0f} | {nqps:,.0f} | "
+                 f"{qps / fq:.2f}x | {qps / nqps:.0f}x | {equal} |")
 
 
-def bench_radius(args, rng) -> list[str]:
+def bench_radius(args, rng) -> None:
     bits = 64
     centres = rng.integers(0, 2, (args.centres, bits), dtype=np.uint8)
     db = clustered_packed(rng, args.n, bits, centres, args.flip)
     queries = clustered_packed(rng, args.queries, bits, centres, args.flip)
     flat = HammingIndex(bits)
     flat.add(db, packed=True)
-    rows = [f"Clustered codes: {args.centres} centres, bits flipped with p = {args.flip}.", "",
-            ("| search | threads | exact scan q/s | MIH q/s | MIH / scan | same results | "
-             "hits per query |"), "|---|---|---|---|---|---|---|"]
+    emit(f"Clustered codes: {args.centres} centres, bits flipped with p = {args.flip}.\n")
+    emit("| search | threads | exact scan q/s | MIH q/s | MIH / scan | same results | "
+         "hits per query |")
+    emit("|---|---|---|---|---|---|---|")
     mihs = {}
     for m in args.substrings:
         mih = HammingIndex(bits, multi_index=m)
@@ -146,10 +147,9 @@ def bench_radius(args, rng) -> list[str]:
                              args.repeat)
             got = mih.range_search(queries, args.radius, packed=True)
             same = all((a == b).all() for a, b in zip(got, want))
-            rows.append(f"| radius <= {args.radius}, mih:{m} | {threads} | "
-                        f"{args.queries / scan:,.0f} | {args.queries / fast:,.0f} | "
-                        f"{scan / fast:.1f}x | {same} | {len(want[2]) / args.queries:,.0f} |")
-            print(rows[-1], flush=True)
+            emit(f"| radius <= {args.radius}, mih:{m} | {threads} | "
+                 f"{args.queries / scan:,.0f} | {args.queries / fast:,.0f} | "
+                 f"{scan / fast:.1f}x | {same} | {len(want[2]) / args.queries:,.0f} |")
         flat.search(queries[:4], args.k, packed=True)
         scan = best_time(lambda: flat.search(queries, args.k, packed=True), args.repeat)
         want = flat.search(queries, args.k, packed=True)
@@ -158,9 +158,8 @@ def bench_radius(args, rng) -> list[str]:
                              args.repeat)
             got = mih.search(queries, args.k, packed=True)
             same = all((a == b).all() for a, b in zip(got, want))
-            rows.append(f"| {args.k}-NN, mih:{m} | {threads} | {args.queries / scan:,.0f} | "
-                        f"{args.queries / fast:,.0f} | {scan / fast:.1f}x | {same} | - |")
-            print(rows[-1], flush=True)
+            emit(f"| {args.k}-NN, mih:{m} | {threads} | {args.queries / scan:,.0f} | "
+                 f"{args.queries / fast:,.0f} | {scan / fast:.1f}x | {same} | - |")
     if faiss is not None:  # faiss's range search is strict: radius + 1 is our inclusive radius
         fi = faiss.IndexBinaryFlat(bits)
         fi.add(db)
@@ -172,31 +171,30 @@ def bench_radius(args, rng) -> list[str]:
         same = (np.array_equal(lims, want[0]) and np.array_equal(d[order], want[1])
                 and np.array_equal(i[order], want[2]))
         note = f"faiss range_search(radius + 1), sorted by (distance, id), equals ours: {same}."
-        rows += ["", note]
+        emit(f"\n{note}")
     builds = ", ".join(f"mih:{m} {t:.2f} s" for m, (_, t) in mihs.items())
-    rows += ["", f"MIH table build (once per change of the codes): {builds}."]
-    return rows
+    emit(f"\nMIH table build (once per change of the codes): {builds}.")
 
 
-def bench_memory(args, rng) -> list[str]:
-    rows = [("| index | bits | codes | bytes held | packed codes + 8 B/id | bound 1.2 x packed "
-             "+ 8 B/id | within bound |"), "|---|---|---|---|---|---|---|"]
+def bench_memory(args, rng) -> None:
+    emit("| index | bits | codes | bytes held | packed codes + 8 B/id | bound 1.2 x packed "
+         "+ 8 B/id | within bound |")
+    emit("|---|---|---|---|---|---|---|")
     for bits in args.bits:
         index = HammingIndex(bits)
         index.add(uniform_packed(rng, args.n, bits), packed=True)
         packed = args.n * ((bits + 7) // 8)
         bound = 1.2 * packed + 8 * args.n
-        rows.append(f"| flat | {bits} | {args.n:,} | {index.nbytes:,} | "
-                    f"{packed + 8 * args.n:,} | {bound:,.0f} | {index.nbytes <= bound} |")
+        emit(f"| flat | {bits} | {args.n:,} | {index.nbytes:,} | "
+             f"{packed + 8 * args.n:,} | {bound:,.0f} | {index.nbytes <= bound} |")
     for m in args.substrings:
         index = HammingIndex(64, multi_index=m)
         index.add(uniform_packed(rng, args.n, 64), packed=True)
         index.search(uniform_packed(rng, 1, 64), 1, packed=True)  # builds the tables
         packed = args.n * 8
         bound = 1.2 * packed + 8 * args.n
-        rows.append(f"| mih:{m} | 64 | {args.n:,} | {index.nbytes:,} | {packed + 8 * args.n:,} "
-                    f"| {bound:,.0f} | {index.nbytes <= bound} |")
-    return rows
+        emit(f"| mih:{m} | 64 | {args.n:,} | {index.nbytes:,} | {packed + 8 * args.n:,} "
+             f"| {bound:,.0f} | {index.nbytes <= bound} |")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -215,6 +213,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    # Waiting OpenMP threads spin by default. On a machine shared with other processes a
+    # spinning thread steals the core its partner needs, and faiss with 2 threads fell to a
+    # tenth of its 1-thread speed. PASSIVE (sleep while waiting) is set before numba and faiss
+    # start OpenMP, for both; export OMP_WAIT_POLICY=ACTIVE to measure the spinning default.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    global faiss
+    try:
+        import faiss
+    except ImportError:  # the comparison needs it; the rest of the benchmark does not
+        faiss = None
     if args.quick:
         args.n, args.queries, args.naive_queries, args.repeat = 100_000, 200, 10, 2
     args.threads = [t for t in args.threads if t <= numba.config.NUMBA_NUM_THREADS]
@@ -222,17 +230,17 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"# dshgan.index benchmark\n\n{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
           f"; {machine()}\n\n`{' '.join(['python', *sys.argv])}`: {args.n:,} codes, "
-          f"{args.queries:,} queries, k = {args.k}, best of {args.repeat}.\n", flush=True)
+          f"{args.queries:,} queries, k = {args.k}, best of {args.repeat}, "
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, load average before the run "
+          f"{os.getloadavg()[0]:.1f}.\n", flush=True)
     if faiss is None:
         print("faiss is not installed: its columns read nan (pip install faiss-cpu).\n")
-    print("## Exact k-NN, uniform random codes\n", flush=True)
-    rows = bench_knn(args, rng)
-    print("\n" + "\n".join(rows[:2]), flush=True)
-    print("\n" + "\n".join(rows) + "\n\n## Radius search and k-NN by multi-index hashing\n",
-          flush=True)
-    rows = bench_radius(args, rng)
-    print("\n" + "\n".join(rows) + "\n\n## Memory\n", flush=True)
-    print("\n".join(bench_memory(args, rng)))
+    emit("## Exact k-NN, uniform random codes\n")
+    bench_knn(args, rng)
+    emit("\n## Radius search and k-NN by multi-index hashing\n")
+    bench_radius(args, rng)
+    emit("\n## Memory\n")
+    bench_memory(args, rng)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def test_save_is_atomic(failure, tmp_path, rng, ref, monkeypatch):
 
 
 def test_mapped_index_saved_over_its_own_file(tmp_path, rng, ref):
-    index, path = saved(tmp_path, rng, ref, bits=64)
+    _, path = saved(tmp_path, rng, ref, bits=64)
     mapped = HammingIndex.load(path, mmap=True)
     mapped.remove(mapped.ids[:10])
     mapped.save(path)  # replaces the file the mapping came from

@@ -33,7 +33,7 @@ QUERY_BLOCK = 16  # queries answered together while a database chunk sits in cac
 RANGE_CAP = 4096  # hits stored per query in the first range pass; larger answers are rerun
 MAX_BUFFER = 1 << 26  # bytes of per-block candidate buffers before query blocks shrink
 SCAN_PER_THREAD = 1 << 22  # code comparisons (about half a millisecond) worth a thread
-MIH_QUERIES_PER_THREAD = 64
+MIH_QUERIES_PER_THREAD = 256
 
 
 def _as_int(value: object, name: str) -> int:
@@ -280,7 +280,8 @@ class HammingIndex:
             counts, hit_d, hit_r = self._scan_range(qplanes, radius)
             return kernels.order_hits(counts, hit_d, hit_r, radius)
         with _parallel(nq, MIH_QUERIES_PER_THREAD) as threads:
-            active, lims, d, rows = mih.range(qpacked, qplanes, radius, threads,
+            blocks = 1 if threads == 1 else min(8 * threads, nq // 16)
+            active, lims, d, rows = mih.range(qpacked, qplanes, radius, blocks,
                                               kernels.scratch_for(self.bits)[0])
         redo = np.flatnonzero(~active)
         if redo.size == 0:
@@ -339,9 +340,13 @@ def _parallel(work: int, per_thread: int) -> Iterator[int]:
     threads = max(1, min(before, work // per_thread))
     if threads != before:
         numba.set_num_threads(threads)
+    # blocks are handed out one at a time: a thread that loses its core to another process
+    # delays only its current block, not a fixed share of the work
+    chunksize = numba.set_parallel_chunksize(1)
     try:
         yield threads
     finally:
+        numba.set_parallel_chunksize(chunksize)
         if threads != before:
             numba.set_num_threads(before)
 
