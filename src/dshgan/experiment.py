@@ -246,6 +246,7 @@ def _write_figures_and_report(run_dir, metrics, config, dataset, split, generato
 
 
 def _retrieval_figure(run_dir, dataset, split, q_codes, db_codes, bits, figures) -> None:
+    from dshgan.index import HammingIndex
     from dshgan.report import plots
 
     labels = dataset.labels
@@ -259,9 +260,9 @@ def _retrieval_figure(run_dir, dataset, split, q_codes, db_codes, bits, figures)
             shown.append(i)
         if len(shown) == 10:
             break
-    # Ten queries need no index: a stable sort keeps ties in database order, as the metrics do.
-    distances = (q_codes[shown, None, :] != db_codes[None, :, :]).sum(axis=2)
-    ids = np.argsort(distances, axis=1, kind="stable")[:, :10]
+    index = HammingIndex(bits)  # ids = database order, so ties rank as the metrics rank them
+    index.add(db_codes)
+    _, ids = index.search(q_codes[shown], 10)
     retrieved = split.database[ids]
     relevant = (labels[retrieved] & labels[q_ids[shown]][:, None, :]).any(axis=2)
     plots.plot_retrieval_examples(
