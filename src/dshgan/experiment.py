@@ -262,7 +262,7 @@ def _retrieval_figure(run_dir, dataset, split, q_codes, db_codes, bits, figures)
             break
     index = HammingIndex(bits)  # ids = database order, so ties rank as the metrics rank them
     index.add(db_codes)
-    _, ids = index.search(q_codes[shown], 10)
+    _, ids = index.search(q_codes[shown], min(10, len(db_codes)))
     retrieved = split.database[ids]
     relevant = (labels[retrieved] & labels[q_ids[shown]][:, None, :]).any(axis=2)
     plots.plot_retrieval_examples(
