@@ -16,6 +16,7 @@ from dshgan.reproduce import reproduce
 
 def tiny(protocol_name="cifar10", **overrides):
     config, _, _ = dry_run_setup(load_config(protocol_name, {"device": "cpu"}))
+    assert config.evaluation.deep_baselines == ("dpsh", "dtsh")
     config = config.__class__(**{**config.__dict__, "hashing": config.hashing.__class__(
         **{**config.hashing.__dict__, "bits": (12, 48), **overrides})})
     return config

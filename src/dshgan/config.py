@@ -64,6 +64,7 @@ class HashingConfig:
 @dataclass(frozen=True)
 class EvalConfig:
     baselines: tuple[str, ...] = ("lsh", "itq")
+    deep_baselines: tuple[str, ...] = ()  # "dpsh", "dtsh": trained like DSH-GAN (reproduce only)
     baseline_features: str = "pixels"  # "pixels" or "backbone" (pretrained trunk features)
     precision_at_n: tuple[int, ...] = (10, 50, 100, 200, 500, 1000)
 

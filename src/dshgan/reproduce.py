@@ -202,7 +202,7 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
                                          method.encode(feats[s.database]), data)
                 result = done.finish(key, result | {"train_s": round(time.perf_counter() - t0, 1)})
             out[key] = result | {"method": name.upper(), "bits": b, "seed": seed}
-    for name in ("dpsh", "dtsh"):
+    for name in config.evaluation.deep_baselines:
         keys = {b: f"{name.upper()} {b}" for b in bits}
         if all(done.done(k) is not None for k in keys.values()):
             for b, k in keys.items():

@@ -23,6 +23,9 @@ def add_reproduce_parser(sub) -> None:
     p.add_argument("--quick", action="store_true", help="smoke run: tiny budget, small CNN")
     p.add_argument("--no-ablations", action="store_true")
     p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--deep-baselines", nargs="*", default=None, metavar="NAME",
+                   help="deep baselines to train (default: the config's, dpsh dtsh); "
+                        "give none to skip them")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -39,6 +42,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
     out = args.out or f"runs/reproduce-{args.protocol}"
     config = load_config(args.config or args.protocol, {
         "device": args.device, "hashing": {"bits": list(args.bits)},
+        **({"evaluation": {"deep_baselines": args.deep_baselines}}
+           if args.deep_baselines is not None else {}),
         "data": {"source": args.source, "list_dir": args.list_dir,
                  "image_root": args.image_root}})
     results = reproduce(args.protocol, out, source=args.source, list_dir=args.list_dir,
