@@ -29,8 +29,8 @@ def single_label_protocol():
 
 def test_whole_table_then_resume_without_retraining(tmp_path, monkeypatch):
     dataset = make_toy_dataset(n_per_class=30, num_classes=4)
-    kwargs = dict(bits=(12, 48), progress=False, config=tiny(), dataset=dataset,
-                  protocol=single_label_protocol())
+    kwargs = {"bits": (12, 48), "progress": False, "config": tiny(), "dataset": dataset,
+                  "protocol": single_label_protocol()}
     results = reproduce("cifar10", tmp_path, **kwargs)
     table = results["table"]
     for method in ("DSH-GAN", "LSH", "PCAH", "ITQ", "SH", "SDH", "DPSH", "DTSH"):

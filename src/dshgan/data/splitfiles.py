@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dshgan.io_utils import atomic_file
 from dshgan.data.dataset import Catalogue, ImageDataset
 from dshgan.data.errors import DataError
 from dshgan.data.protocols import Protocol, Split, get_protocol, list_protocols, make_split
 from dshgan.data.sources import scan_dataset
 from dshgan.data.sources.listfile import parse_list_file
 from dshgan.data.writers import format_list_lines
+from dshgan.io_utils import atomic_file
 
 SPLIT_FORMAT = "dshgan-split"
 SPLIT_VERSION = 1

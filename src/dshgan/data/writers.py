@@ -18,11 +18,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from dshgan.io_utils import atomic_dir, atomic_file
 from dshgan.data.dataset import ImageDataset
 from dshgan.data.errors import DataError
 from dshgan.data.sources.archive import TAR_SUFFIXES
 from dshgan.data.sources.cifar10 import META, TEST_BATCH, TRAIN_BATCHES
+from dshgan.io_utils import atomic_dir, atomic_file
 
 _PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP"}
 
