@@ -67,3 +67,11 @@ def test_data_prepare_writes_split_lists(tmp_path, capsys):
     assert main(["data", "prepare", "no-such-protocol", "--source", str(archive), "--out",
                  str(tmp_path / "x")]) == 2
     assert "demo" in capsys.readouterr().err  # the error lists the known protocols
+
+
+def test_bad_source_fails_before_writing_anything(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", "demo", "--source", str(tmp_path / "missing"),
+                 "--run-dir", str(run)]) == 2
+    assert "missing" in capsys.readouterr().err
+    assert not run.exists()

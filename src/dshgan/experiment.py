@@ -43,19 +43,20 @@ def run_experiment(
         raise FileExistsError(
             f"{run_dir} already holds checkpoints; pass --resume to continue it or choose "
             "another --run-dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    setup_logging(run_dir)
-    save_config(config, run_dir / "config.yaml")
+    device = resolve_device(config.device)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    device = resolve_device(config.device)
     seed_everything(config.seed)
     timing: dict[str, float] = {}
 
+    # Data first: bad input fails before anything is written to the run folder.
     t0 = time.perf_counter()
     dataset = dataset if dataset is not None else load_data(config)
     protocol = protocol if protocol is not None else get_protocol(config.data.protocol)
     split = make_split(dataset, protocol, seed=config.seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(run_dir)
+    save_config(config, run_dir / "config.yaml")
     write_split(split, dataset, run_dir / "split")
     timing["data_s"] = time.perf_counter() - t0
     logger.info("data: %s; split %s", dataset, {k: len(getattr(split, k)) for k in
