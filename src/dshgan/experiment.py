@@ -51,6 +51,7 @@ def run_experiment(
 
     # Data first: bad input fails before anything is written to the run folder.
     t0 = time.perf_counter()
+    dataset_given = dataset is not None
     dataset = dataset if dataset is not None else load_data(config)
     protocol = protocol if protocol is not None else get_protocol(config.data.protocol)
     split = make_split(dataset, protocol, seed=config.seed)
@@ -115,7 +116,7 @@ def run_experiment(
 
     _save_model(run_dir, nets, last_generator, config, dataset)
     metrics = {
-        "dataset": getattr(dataset, "description", None) or repr(dataset),
+        "dataset": f"{_dataset_name(config, given=dataset_given)} ({len(dataset)} images)",
         "protocol": split.protocol, "seed": config.seed, "topk": split.topk,
         "conventions": conventions, "results": results,
         "validation": {k: v.get("best_val_map") for k, v in histories.items()},
@@ -125,6 +126,15 @@ def run_experiment(
                               gan_history, histories, query_codes, db_codes, device)
     logger.info("run done: %s", {b: round(r["map"], 4) for b, r in results["DSH-GAN"].items()})
     return metrics
+
+
+def _dataset_name(config: RunConfig, given: bool) -> str:
+    if given:
+        return "data given in code"
+    d = config.data
+    if d.source is None and d.list_dir is None:
+        return "bundled CIFAR-10 sample"
+    return Path(d.source or d.list_dir).name
 
 
 def _fresh_copy(generator):
