@@ -173,32 +173,44 @@ def baseline_features(config: RunConfig, images: np.ndarray, device) -> np.ndarr
                      f"{config.evaluation.baseline_features!r}")
 
 
+BASELINE_FIT_LIMIT = 20000
+
+
+def baseline_codes(name: str, bits: int, seed: int, features: np.ndarray, labels: np.ndarray,
+                   split) -> tuple[np.ndarray, np.ndarray]:
+    """Fit one shallow baseline the same way everywhere and return (query, database) codes.
+
+    Unsupervised methods fit on the database (the unlabelled pool; at most 20,000 of it, drawn
+    with ``seed``), supervised ones on the labelled training set with its labels.
+    """
+    from dshgan.baselines import create_baseline
+
+    method = create_baseline(name, bits=bits, seed=seed)
+    if method.supervised:
+        method.fit(features[split.train], labels[split.train])
+    else:
+        pool = split.database
+        if len(pool) > BASELINE_FIT_LIMIT:
+            pool = pool[np.random.default_rng(seed).permutation(len(pool))[:BASELINE_FIT_LIMIT]]
+        method.fit(features[pool])
+    return method.encode(features[split.query]), method.encode(features[split.database])
+
+
 def _baseline_results(config: RunConfig, dataset, split, ns) -> dict:
-    """Shallow baselines on the same split: unsupervised ones fit on the database (no labels),
-    supervised ones on the labelled training set."""
+    """Shallow baselines on the same split, evaluated like DSH-GAN."""
     if not config.evaluation.baselines:
         return {}
-    from dshgan.baselines import create_baseline
     from dshgan.metrics import evaluate
 
-    device = resolve_device(config.device)
-    feats = baseline_features(config, dataset.images, device)
+    feats = baseline_features(config, dataset.images, resolve_device(config.device))
     labels = dataset.labels
     out: dict[str, dict] = {}
-    rng = np.random.default_rng(config.seed)
-    fit_pool = split.database if len(split.database) <= 20000 else rng.choice(
-        split.database, 20000, replace=False)
     for name in config.evaluation.baselines:
         out[name.upper()] = {}
         for b in config.hashing.bits:
-            method = create_baseline(name, bits=b, seed=config.seed)
-            if method.supervised:
-                method.fit(feats[split.train], labels[split.train])
-            else:
-                method.fit(feats[fit_pool])
-            r = evaluate(method.encode(feats[split.query]), labels[split.query],
-                         method.encode(feats[split.database]), labels[split.database],
-                         topk=split.topk, pr_ns=ns)
+            q, db = baseline_codes(name, b, config.seed, feats, labels, split)
+            r = evaluate(q, labels[split.query], db, labels[split.database], topk=split.topk,
+                         pr_ns=ns)
             r.pop("conventions", None)
             out[name.upper()][str(b)] = r
     return out

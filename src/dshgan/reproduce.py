@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from dshgan.config import RunConfig, load_config, save_config
-from dshgan.experiment import baseline_features, replace_config
+from dshgan.experiment import baseline_codes, baseline_features, replace_config
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
 from dshgan.train.loop import resolve_device, seed_everything, setup_logging
@@ -177,7 +177,6 @@ def _evaluate_net(net, data: _SplitData, device, progress: bool) -> dict[int, di
 
 
 def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progress) -> dict:
-    from dshgan.baselines import create_baseline
     from dshgan.train.deep_baseline import train_deep_baseline
 
     out: dict[str, dict] = {}
@@ -191,15 +190,8 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
                 if feats is None:
                     feats = baseline_features(config, dataset.images, device)
                 t0 = time.perf_counter()
-                method = create_baseline(name, bits=b, seed=seed)
-                if method.supervised:
-                    method.fit(feats[s.train], data.labels[s.train])
-                else:
-                    pool = s.database[np.random.default_rng(seed).permutation(
-                        len(s.database))[:20000]]
-                    method.fit(feats[pool])
-                result = _evaluate_codes(method.encode(feats[s.query]),
-                                         method.encode(feats[s.database]), data)
+                q, db = baseline_codes(name, b, seed, feats, data.labels, s)
+                result = _evaluate_codes(q, db, data)
                 result = done.finish(key, result | {"train_s": round(time.perf_counter() - t0, 1)})
             out[key] = result | {"method": name.upper(), "bits": b, "seed": seed}
     for name in config.evaluation.deep_baselines:
