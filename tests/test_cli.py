@@ -75,3 +75,9 @@ def test_bad_source_fails_before_writing_anything(tmp_path, capsys):
                  "--run-dir", str(run)]) == 2
     assert "missing" in capsys.readouterr().err
     assert not run.exists()
+
+
+def test_demo_dry_run_with_its_own_code_lengths(tmp_path):
+    assert main(["demo", "--dry-run", "--run-dir", str(tmp_path / "demo"), "--no-progress"]) == 0
+    metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
+    assert set(metrics["results"]["ITQ"]) == {"12", "24", "32", "48"}

@@ -27,5 +27,6 @@ def dry_run_setup(config: RunConfig, multi_label: bool = False):
     """(tiny config, toy dataset, tiny protocol) replacing the real ones."""
     from dshgan.data.toy import make_toy_dataset
 
-    dataset = make_toy_dataset(n_per_class=12, num_classes=4, image_size=32, seed=config.seed)
+    # 30 per class leaves a database larger than 48 bits + 1, which PCA-based baselines need.
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4, image_size=32, seed=config.seed)
     return replace_config(config, **TINY), dataset, dry_run_protocol(multi_label)
