@@ -5,6 +5,7 @@ rerun with ``resume=True`` picks up each stage where it stopped.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import time
@@ -81,7 +82,7 @@ def run_experiment(
     nets, histories = {}, {}
     for bits in groups:
         # Each group trains from the same stage-1 generator, not one already tuned by another.
-        g = _fresh_copy(generator)
+        g = copy.deepcopy(generator)  # None stays None
         name = "stage2.pt" if h.shared_trunk else f"stage2-{bits[0]}bits.pt"
         net, history = train_hashing(
             h, bits, g, train_x, train_y, val_x, val_y, dataset.multi_label, device,
@@ -135,14 +136,6 @@ def _dataset_name(config: RunConfig, given: bool) -> str:
     if d.source is None and d.list_dir is None:
         return "bundled CIFAR-10 sample"
     return Path(d.source or d.list_dir).name
-
-
-def _fresh_copy(generator):
-    if generator is None:
-        return None
-    import copy
-
-    return copy.deepcopy(generator)
 
 
 def baseline_features(config: RunConfig, images: np.ndarray, device) -> np.ndarray:

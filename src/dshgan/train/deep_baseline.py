@@ -9,7 +9,6 @@ the same epochs and the same number of images through the CNN per step (DSH-GAN'
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from dshgan.train.loop import (
     set_rng_state,
     to_tensor_images,
 )
-from dshgan.train.stage2_hashing import build_hashing_net, validation_map
+from dshgan.train.stage2_hashing import build_hashing_net, track_best_epoch, validation_map
 
 DEEP_BASELINES = {"dpsh": DPSHLoss, "dtsh": DTSHLoss}
 
@@ -93,11 +92,8 @@ def train_deep_baseline(
             bar.set_postfix(loss=f"{loss.item():.3f}")
         epoch += 1
         val = validation_map(net, train_images, train_labels, val_images, val_labels, device)
-        score = float(np.mean(list(val.values())))
-        history["val_map"].append({str(b): v for b, v in val.items()})
         logger.info("%s %s: epoch %d validation mAP %s", method, bits, epoch, val)
-        if score > best_score:
-            best_score, best_state = score, copy.deepcopy(net.state_dict())
+        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt": opt.state_dict(), "schedule": schedule.state_dict(),
             "epoch": epoch, "history": history, "best_score": best_score,

@@ -64,6 +64,19 @@ def validation_map(
             for b in net.bits}
 
 
+def track_best_epoch(net: HashingNet, val: dict[int, float], history: dict, best_score: float,
+                     best_state: dict | None) -> tuple[float, dict | None]:
+    """Record one epoch's validation mAP; return (score, weights) of the best epoch so far.
+
+    Both stage 2 and the deep baselines select their epoch this way (mean over code lengths).
+    """
+    history["val_map"].append({str(b): v for b, v in val.items()})
+    score = float(np.mean(list(val.values())))
+    if score > best_score:
+        return score, copy.deepcopy(net.state_dict())
+    return best_score, best_state
+
+
 def build_hashing_net(cfg: HashingConfig, bits: list[int], num_classes: int) -> HashingNet:
     return HashingNet(cfg.backbone, bits, num_classes, backbone_kwargs=dict(cfg.backbone_kwargs))
 
@@ -203,12 +216,9 @@ def train_hashing(
         epoch += 1
         val = (validation_map(net, train_images, train_labels, val_images, val_labels, device)
                if len(val_images) else {b: 0.0 for b in bits})
-        score = float(np.mean(list(val.values())))
-        history["val_map"].append({str(b): v for b, v in val.items()})
         logger.info("stage 2 %s: epoch %d/%d validation mAP %s", bits, epoch, cfg.epochs,
                     {b: round(v, 4) for b, v in val.items()})
-        if score > best_score:
-            best_score, best_state = score, copy.deepcopy(net.state_dict())
+        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt_net": opt_net.state_dict(),
             "schedule": schedule.state_dict(),
