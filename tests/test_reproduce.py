@@ -85,3 +85,20 @@ def test_multi_label_path_from_list_files(tmp_path):
     assert results["table"]["DSH-GAN"]["48"]["runs"][0]["topk"] == 20
     assert set(results["table"]) >= {"DSH-GAN", "SDH", "DPSH", "DTSH"}
     assert "0.863" in (tmp_path / "out" / "results.md").read_text()  # the paper's NUS-WIDE row
+
+
+def test_self_training_adds_the_paper_method_row_and_ablations_compare_with_it(tmp_path):
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    config = tiny(self_training_rounds=1, self_training_epochs=1, pseudo_label_threshold=0.5)
+    results = reproduce("cifar10", tmp_path, bits=(12, 48), progress=False, config=config,
+                        dataset=dataset, protocol=single_label_protocol(), baselines=False)
+    table = results["table"]
+    assert set(table["DSH-GAN w/o self-training"]) == set(table["DSH-GAN"]) == {"12", "48"}
+    run = table["DSH-GAN"]["48"]["runs"][0]
+    assert [r["round"] for r in run["self_training"]] == [0, 1]
+    # Ablations leave self-training out, so their reference is the paper's method.
+    assert results["config"]["hashing"]["self_training_rounds"] == 1
+    for ablation in reproduce_module.ABLATIONS:
+        assert [r["round"] for r in table[ablation]["48"]["runs"][0]["self_training"]] == [0]
+    md = (tmp_path / "results.md").read_text()
+    assert "DSH-GAN w/o self-training (all parts)" in md

@@ -59,6 +59,12 @@ class HashingConfig:
     use_adversary_stream: bool = True
     use_classification_stream: bool = True
     freeze_generator: bool = False
+    # Self-training (ours, beyond the paper; train/self_training.py): rounds after stage 2 in
+    # which confident predictions on the unlabelled pool join the labelled set.
+    self_training_rounds: int = 0
+    self_training_epochs: int = 2
+    pseudo_label_threshold: float = 0.9
+    pseudo_labels_per_class: int | None = 2000
 
 
 @dataclass(frozen=True)

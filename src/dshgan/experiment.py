@@ -16,8 +16,9 @@ import torch
 
 from dshgan.config import RunConfig, config_to_dict, save_config
 from dshgan.train.loop import logger, resolve_device, seed_everything, setup_logging
+from dshgan.train.self_training import train_hashing_self_trained
 from dshgan.train.stage1_gan import train_gan
-from dshgan.train.stage2_hashing import encode_images, train_hashing
+from dshgan.train.stage2_hashing import encode_images
 
 
 def load_data(config: RunConfig):
@@ -84,9 +85,9 @@ def run_experiment(
         # Each group trains from the same stage-1 generator, not one already tuned by another.
         g = copy.deepcopy(generator)  # None stays None
         name = "stage2.pt" if h.shared_trunk else f"stage2-{bits[0]}bits.pt"
-        net, history = train_hashing(
-            h, bits, g, train_x, train_y, val_x, val_y, dataset.multi_label, device,
-            run_dir / name, seed=config.seed, progress=progress)
+        net, history = train_hashing_self_trained(
+            h, bits, g, train_x, train_y, val_x, val_y, images[split.unlabelled],
+            dataset.multi_label, device, run_dir / name, seed=config.seed, progress=progress)
         for b in bits:
             nets[b] = net
         histories["/".join(map(str, bits))] = history

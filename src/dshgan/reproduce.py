@@ -22,6 +22,7 @@ from dshgan.experiment import baseline_codes, baseline_features, replace_config
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
 from dshgan.train.loop import resolve_device, seed_everything, setup_logging
+from dshgan.train.self_training import self_train
 from dshgan.train.stage1_gan import train_gan
 from dshgan.train.stage2_hashing import encode_images, train_hashing
 
@@ -118,25 +119,49 @@ def reproduce(
         groups = ([("DSH-GAN", list(bits), {})] if config.hashing.shared_trunk
                   else [("DSH-GAN", [b], {}) for b in bits])
         if ablations and seed == seeds[0]:
-            groups += [(name, [ablation_bits], sw) for name, sw in ABLATIONS.items()]
+            # Ablations take the paper's method away piece by piece, so they run without our
+            # self-training and compare with the "DSH-GAN w/o self-training" row.
+            groups += [(name, [ablation_bits], sw | {"self_training_rounds": 0})
+                       for name, sw in ABLATIONS.items()]
         for method, group_bits, switches in groups:
+            cfg = replace_config(config, hashing=switches)
             names = {b: f"{method} {b}" for b in group_bits}
-            if any(done.done(n) is None for n in names.values()):
-                cfg = replace_config(config, hashing=switches)
+            # With self-training on, the net before it is a row of its own: the paper's method.
+            plain_names = ({b: f"{method} w/o self-training {b}" for b in group_bits}
+                           if cfg.hashing.self_training_rounds else {})
+            todo = [n for n in (*names.values(), *plain_names.values()) if done.done(n) is None]
+            if todo:
                 t0 = time.perf_counter()
                 tag = f"{method.replace(' ', '_').replace('/', '')}_{'-'.join(map(str, group_bits))}"
+                checkpoint = seed_dir / "checkpoints" / f"{tag}.pt"
+                g = copy.deepcopy(generator)
                 net, history = train_hashing(
-                    cfg.hashing, group_bits, copy.deepcopy(generator), data.train_x,
-                    data.train_y, data.val_x, data.val_y, dataset.multi_label, dev,
-                    seed_dir / "checkpoints" / f"{tag}.pt", seed=seed, progress=progress)
-                train_s = time.perf_counter() - t0
-                for b, result in _evaluate_net(net, data, dev, progress).items():
-                    done.finish(names[b], result | {
-                        "train_s": round(train_s, 1), "stage1_s": round(stage1_s, 1),
-                        "best_val_map": history["best_val_map"],
-                        "shared_trunk": len(group_bits) > 1})
-            for b, n in names.items():
-                units[f"{seed}/{n}"] = done.done(n) | {"method": method, "bits": b, "seed": seed}
+                    cfg.hashing, group_bits, g, data.train_x, data.train_y, data.val_x,
+                    data.val_y, dataset.multi_label, dev, checkpoint, seed=seed,
+                    progress=progress)
+                extra = {"stage1_s": round(stage1_s, 1), "shared_trunk": len(group_bits) > 1}
+                if any(done.done(n) is None for n in plain_names.values()):
+                    train_s = time.perf_counter() - t0
+                    for b, result in _evaluate_net(net, data, dev, progress).items():
+                        done.finish(plain_names[b], result | extra | {
+                            "train_s": round(train_s, 1),
+                            "best_val_map": history["best_val_map"]})
+                if any(done.done(n) is None for n in names.values()):
+                    net, history = self_train(
+                        cfg.hashing, group_bits, g, net, history, data.train_x, data.train_y,
+                        data.val_x, data.val_y, dataset.images[split.unlabelled],
+                        dataset.multi_label, dev, checkpoint, seed=seed, progress=progress)
+                    train_s = time.perf_counter() - t0
+                    for b, result in _evaluate_net(net, data, dev, progress).items():
+                        done.finish(names[b], result | extra | {
+                            "train_s": round(train_s, 1),
+                            "best_val_map": history["best_val_map"],
+                            "self_training": history.get("rounds")})
+            for row, row_names in ((method, names),
+                                   (f"{method} w/o self-training", plain_names)):
+                for b, n in row_names.items():
+                    units[f"{seed}/{n}"] = done.done(n) | {"method": row, "bits": b,
+                                                           "seed": seed}
 
         if baselines and seed == seeds[0]:
             for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
@@ -283,7 +308,10 @@ def write_outputs(out: Path, results: dict) -> None:
            for m in table if m in ABLATIONS}
     if abl:
         top = max(bits)
-        abl_rows = {"DSH-GAN (full)": {top: table.get("DSH-GAN", {}).get(str(top), {}).get("map")}}
+        # Ablations run the paper's method (no self-training), so they compare with that row.
+        base = "DSH-GAN w/o self-training" if "DSH-GAN w/o self-training" in table else "DSH-GAN"
+        abl_rows = {f"{base} (all parts)": {
+            top: table.get(base, {}).get(str(top), {}).get("map")}}
         abl_rows |= {m: {top: v[top]} for m, v in abl.items()}
         lines += ["", map_table_markdown(abl_rows, [top], title=f"Ablations at {top} bits")]
     seeds = sorted({s for per in table.values() for c in per.values() for s in c["seeds"]})

@@ -94,14 +94,18 @@ def train_hashing(
     checkpoint_path: str | Path,
     seed: int = 0,
     progress: bool = True,
+    init_state: dict | None = None,
 ) -> tuple[HashingNet, dict]:
     """Train (or resume) one hashing net with a head per entry of ``bits``; returns the net at
-    its best validation epoch and the history (losses per step, validation mAP per epoch)."""
+    its best validation epoch and the history (losses per step, validation mAP per epoch).
+    ``init_state`` starts from trained weights (self-training rounds) instead of ImageNet's."""
     if cfg.use_synthetic and generator is None:
         raise ValueError("use_synthetic=True needs the stage-1 generator")
     checkpoint_path = Path(checkpoint_path)
     num_classes = train_labels.shape[1]
     net = build_hashing_net(cfg, bits, num_classes).to(device)
+    if init_state is not None:
+        net.load_state_dict(init_state)
     net_params = [p for p in net.parameters() if p.requires_grad]
     opt_net = torch.optim.AdamW(net_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(train_images) // cfg.batch_size)
