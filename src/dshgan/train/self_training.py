@@ -155,7 +155,8 @@ def self_train(
             np.concatenate([train_labels, pseudo.astype(train_labels.dtype)]),
             val_images, val_labels, multi_label, device,
             checkpoint_path.with_name(f"{checkpoint_path.stem}.round{r}.pt"), seed=seed + r,
-            progress=progress, init_state=net.state_dict())
+            progress=progress, init_state=net.state_dict(),
+            val_database=(train_images, train_labels))
         rounds.append({"round": r, "pseudo_labelled": len(rows),
                        "best_val_map": history["best_val_map"]})
         if history["best_val_map"] > best_history["best_val_map"]:

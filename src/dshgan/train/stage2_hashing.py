@@ -95,10 +95,13 @@ def train_hashing(
     seed: int = 0,
     progress: bool = True,
     init_state: dict | None = None,
+    val_database: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[HashingNet, dict]:
     """Train (or resume) one hashing net with a head per entry of ``bits``; returns the net at
     its best validation epoch and the history (losses per step, validation mAP per epoch).
-    ``init_state`` starts from trained weights (self-training rounds) instead of ImageNet's."""
+    ``init_state`` starts from trained weights (self-training rounds) instead of ImageNet's.
+    ``val_database`` (images, labels) is what validation queries rank (default: the training
+    set); self-training passes the truly labelled images so rounds are scored alike."""
     if cfg.use_synthetic and generator is None:
         raise ValueError("use_synthetic=True needs the stage-1 generator")
     checkpoint_path = Path(checkpoint_path)
@@ -140,6 +143,8 @@ def train_hashing(
         logger.info("stage 2 %s: resumed at epoch %d/%d", bits, epoch, cfg.epochs)
 
     labels_t = torch.from_numpy(train_labels).float()
+    if val_database is None:
+        val_database = (train_images, train_labels)
     noise_dim = generator.noise_dim if generator is not None else 0
     total = cfg.epochs * steps_per_epoch
     bar = tqdm(total=total, initial=epoch * steps_per_epoch, disable=not progress,
@@ -218,7 +223,7 @@ def train_hashing(
             bar.set_postfix(loss=f"{net_loss.item():.3f}", trip=f"{trip.item():.3f}")
 
         epoch += 1
-        val = (validation_map(net, train_images, train_labels, val_images, val_labels, device)
+        val = (validation_map(net, *val_database, val_images, val_labels, device)
                if len(val_images) else {b: 0.0 for b in bits})
         logger.info("stage 2 %s: epoch %d/%d validation mAP %s", bits, epoch, cfg.epochs,
                     {b: round(v, 4) for b, v in val.items()})
