@@ -102,3 +102,18 @@ def test_self_training_adds_the_paper_method_row_and_ablations_compare_with_it(t
         assert [r["round"] for r in table[ablation]["48"]["runs"][0]["self_training"]] == [0]
     md = (tmp_path / "results.md").read_text()
     assert "DSH-GAN w/o self-training (all parts)" in md
+
+
+def test_rows_trains_only_the_named_rows_and_still_reports_finished_ones(tmp_path):
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    kwargs = {"bits": (12, 48), "progress": False, "config": tiny(), "dataset": dataset,
+              "protocol": single_label_protocol()}
+    first = reproduce("cifar10", tmp_path, rows=("generator frozen", "ITQ"), **kwargs)
+    assert set(first["table"]) == {"generator frozen", "ITQ"}
+    second = reproduce("cifar10", tmp_path, rows=("DSH-GAN",), **kwargs)
+    assert set(second["table"]) == {"generator frozen", "ITQ", "DSH-GAN"}
+    assert (second["table"]["generator frozen"]["48"]["map"]
+            == first["table"]["generator frozen"]["48"]["map"])
+    assert "Ablations at 48 bits" in (tmp_path / "results.md").read_text()
+    with pytest.raises(ValueError, match="unknown row"):
+        reproduce("cifar10", tmp_path, rows=("w/o everything",), **kwargs)

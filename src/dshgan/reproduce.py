@@ -81,8 +81,13 @@ def reproduce(
     config: RunConfig | None = None,
     dataset=None,
     protocol=None,
+    rows: tuple[str, ...] | None = None,
 ) -> dict:
-    """Run (or continue) the whole table; returns the aggregated results dict."""
+    """Run (or continue) the whole table; returns the aggregated results dict.
+
+    ``rows`` (method names as in the table, e.g. "generator frozen", "DPSH") limits what is
+    trained in this invocation; rows finished earlier in ``out_dir`` are reported all the same.
+    """
     from dshgan.data import get_protocol, load_dataset, make_split, write_split
 
     out = Path(out_dir)
@@ -101,6 +106,8 @@ def reproduce(
                                image_root=image_root)
     protocol = protocol or get_protocol(protocol_name)
     ablation_bits = max(bits)
+    if rows is not None:
+        check_row_names(rows, config)
     units: dict[str, dict] = {}
     for seed in seeds:
         seed_everything(seed)
@@ -131,6 +138,8 @@ def reproduce(
             plain_names = ({b: f"{method} w/o self-training {b}" for b in group_bits}
                            if cfg.hashing.self_training_rounds else {})
             todo = [n for n in (*names.values(), *plain_names.values()) if done.done(n) is None]
+            if rows is not None and method not in rows:
+                todo = []  # not asked for in this invocation: report it only if finished
             if todo:
                 t0 = time.perf_counter()
                 tag = f"{method.replace(' ', '_').replace('/', '')}_{'-'.join(map(str, group_bits))}"
@@ -161,12 +170,13 @@ def reproduce(
             for row, row_names in ((method, names),
                                    (f"{method} w/o self-training", plain_names)):
                 for b, n in row_names.items():
-                    units[f"{seed}/{n}"] = done.done(n) | {"method": row, "bits": b,
-                                                           "seed": seed}
+                    if done.done(n) is not None:
+                        units[f"{seed}/{n}"] = done.done(n) | {"method": row, "bits": b,
+                                                               "seed": seed}
 
         if baselines and seed == seeds[0]:
             for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
-                                              progress).items():
+                                              progress, rows).items():
                 units[f"{seed}/{key}"] = result
     results = aggregate(units, protocol_name, config, time.perf_counter() - t_start)
     write_outputs(out, results)
@@ -202,7 +212,17 @@ def _evaluate_net(net, data: _SplitData, device, progress: bool) -> dict[int, di
     return {b: _evaluate_codes(q[b], db[b], data) for b in net.bits}
 
 
-def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progress) -> dict:
+def check_row_names(rows: tuple[str, ...], config: RunConfig) -> None:
+    """Fail before any training when a requested row is not one this table can have."""
+    known = ["DSH-GAN", *ABLATIONS, *(n.upper() for n in config.evaluation.baselines),
+             *(n.upper() for n in config.evaluation.deep_baselines)]
+    unknown = [r for r in rows if r not in known]
+    if unknown:
+        raise ValueError(f"unknown row(s) {unknown}; this table's rows are {known}")
+
+
+def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progress,
+                   rows: tuple[str, ...] | None = None) -> dict:
     from dshgan.train.deep_baseline import train_deep_baseline
 
     out: dict[str, dict] = {}
@@ -212,6 +232,8 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
         for b in bits:
             key = f"{name.upper()} {b}"
             result = done.done(key)
+            if result is None and rows is not None and name.upper() not in rows:
+                continue
             if result is None:
                 if feats is None:
                     feats = baseline_features(config, dataset.images, device)
@@ -222,9 +244,11 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
             out[key] = result | {"method": name.upper(), "bits": b, "seed": seed}
     for name in config.evaluation.deep_baselines:
         keys = {b: f"{name.upper()} {b}" for b in bits}
-        if all(done.done(k) is not None for k in keys.values()):
+        if (all(done.done(k) is not None for k in keys.values())
+                or (rows is not None and name.upper() not in rows)):
             for b, k in keys.items():
-                out[k] = done.done(k) | {"method": name.upper(), "bits": b, "seed": seed}
+                if done.done(k) is not None:
+                    out[k] = done.done(k) | {"method": name.upper(), "bits": b, "seed": seed}
             continue
         t0 = time.perf_counter()
         # One trunk with a head per code length: same budget as one DSH-GAN length.

@@ -26,6 +26,9 @@ def add_reproduce_parser(sub) -> None:
     p.add_argument("--deep-baselines", nargs="*", default=None, metavar="NAME",
                    help="deep baselines to train (default: the config's, dpsh dtsh); "
                         "give none to skip them")
+    p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
+                   help="train only these rows (e.g. \"generator frozen\" DPSH); rows finished "
+                        "earlier in --out are still reported")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -50,7 +53,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
                         image_root=args.image_root, seeds=tuple(args.seeds),
                         bits=tuple(args.bits), device=args.device, quick=args.quick,
                         ablations=not args.no_ablations, baselines=not args.no_baselines,
-                        progress=not args.no_progress, config=config)
+                        progress=not args.no_progress, config=config,
+                        rows=tuple(args.rows) if args.rows else None)
     print(Path(out, "results.md").read_text())
     print(f"wall time {results['wall_s'] / 60:.1f} min; results in {out}/")
     return 0
