@@ -9,6 +9,9 @@ def test_defaults_and_bundled_configs():
     assert demo.name == "demo" and demo.hashing.backbone == "small-cnn"
     for name in ("cifar10", "cifar10-1", "nuswide21"):
         assert load_config(name).data.protocol == name
+    plus = load_config("cifar10-plus")
+    assert plus.data.protocol == "cifar10" and not plus.hashing.use_synthetic
+    assert plus.hashing.self_training_lr < plus.hashing.lr
 
 
 def test_yaml_file_then_overrides(tmp_path):

@@ -117,3 +117,16 @@ def test_rows_trains_only_the_named_rows_and_still_reports_finished_ones(tmp_pat
     assert "Ablations at 48 bits" in (tmp_path / "results.md").read_text()
     with pytest.raises(ValueError, match="unknown row"):
         reproduce("cifar10", tmp_path, rows=("w/o everything",), **kwargs)
+
+
+def test_real_triplet_config_skips_the_gan_and_is_named_as_ours(tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce_module, "train_gan",
+                        lambda *a, **k: pytest.fail("real triplets need no stage 1"))
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    results = reproduce("cifar10", tmp_path, bits=(12, 48), progress=False,
+                        config=tiny(use_synthetic=False, use_adversary_stream=False),
+                        dataset=dataset, protocol=single_label_protocol(), ablations=False,
+                        baselines=False)
+    assert set(results["table"]) == {reproduce_module.REAL_TRIPLETS}
+    md = (tmp_path / "results.md").read_text()
+    assert "real-triplet hashing" in md and "DSH-GANs (paper)" in md and "Δ" in md

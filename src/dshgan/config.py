@@ -65,6 +65,7 @@ class HashingConfig:
     self_training_epochs: int = 2
     pseudo_label_threshold: float = 0.9
     pseudo_labels_per_class: int | None = 2000
+    self_training_lr: float | None = None  # peak LR of a round's one-cycle; None: same as lr
 
 
 @dataclass(frozen=True)

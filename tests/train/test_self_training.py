@@ -124,3 +124,12 @@ def test_rerun_resumes_every_round_from_its_files(tmp_path, monkeypatch):
     assert history2["rounds"] == history["rounds"]
     for a, b in zip(net.state_dict().values(), net2.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_a_round_runs_its_own_epochs_at_its_own_learning_rate():
+    cfg = HashingConfig(epochs=10, lr=1e-3, self_training_epochs=3)
+    assert (self_training._round_config(cfg).epochs, self_training._round_config(cfg).lr) == (
+        3, 1e-3)
+    lowered = self_training._round_config(
+        HashingConfig(epochs=10, lr=1e-3, self_training_epochs=3, self_training_lr=2e-4))
+    assert (lowered.epochs, lowered.lr) == (3, 2e-4)

@@ -170,4 +170,5 @@ def self_train(
 def _round_config(cfg: HashingConfig) -> HashingConfig:
     import dataclasses
 
-    return dataclasses.replace(cfg, epochs=cfg.self_training_epochs)
+    return dataclasses.replace(cfg, epochs=cfg.self_training_epochs,
+                               lr=cfg.self_training_lr or cfg.lr)
