@@ -147,7 +147,7 @@ def reproduce(
             plain_names = ({b: f"{method} w/o self-training {b}" for b in group_bits}
                            if cfg.hashing.self_training_rounds else {})
             todo = [n for n in (*names.values(), *plain_names.values()) if done.done(n) is None]
-            if rows is not None and method not in rows:
+            if not _asked(rows, method):
                 todo = []  # not asked for in this invocation: report it only if finished
             if todo:
                 t0 = time.perf_counter()
@@ -179,9 +179,8 @@ def reproduce(
             for row, row_names in ((method, names),
                                    (f"{method} w/o self-training", plain_names)):
                 for b, n in row_names.items():
-                    if done.done(n) is not None:
-                        units[f"{seed}/{n}"] = done.done(n) | {"method": row, "bits": b,
-                                                               "seed": seed}
+                    if (result := done.done(n)) is not None:
+                        units[f"{seed}/{n}"] = result | {"method": row, "bits": b, "seed": seed}
 
         if baselines and seed == seeds[0]:
             for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
@@ -227,10 +226,16 @@ def main_method_name(hashing) -> str:
     return "DSH-GAN" if hashing.use_synthetic else REAL_TRIPLETS
 
 
+def _asked(rows: tuple[str, ...] | None, method: str) -> bool:
+    """Whether this invocation may train ``method`` (``rows=None``: every row)."""
+    return rows is None or method in rows
+
+
 def check_row_names(rows: tuple[str, ...], config: RunConfig) -> None:
     """Fail before any training when a requested row is not one this table can have."""
-    known = [main_method_name(config.hashing), *ABLATIONS, *(n.upper() for n in config.evaluation.baselines),
-             *(n.upper() for n in config.evaluation.deep_baselines)]
+    ev = config.evaluation
+    known = [main_method_name(config.hashing), *ABLATIONS,
+             *(n.upper() for n in (*ev.baselines, *ev.deep_baselines))]
     unknown = [r for r in rows if r not in known]
     if unknown:
         raise ValueError(f"unknown row(s) {unknown}; this table's rows are {known}")
@@ -247,7 +252,7 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
         for b in bits:
             key = f"{name.upper()} {b}"
             result = done.done(key)
-            if result is None and rows is not None and name.upper() not in rows:
+            if result is None and not _asked(rows, name.upper()):
                 continue
             if result is None:
                 if feats is None:
@@ -260,10 +265,10 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
     for name in config.evaluation.deep_baselines:
         keys = {b: f"{name.upper()} {b}" for b in bits}
         if (all(done.done(k) is not None for k in keys.values())
-                or (rows is not None and name.upper() not in rows)):
+                or not _asked(rows, name.upper())):
             for b, k in keys.items():
-                if done.done(k) is not None:
-                    out[k] = done.done(k) | {"method": name.upper(), "bits": b, "seed": seed}
+                if (result := done.done(k)) is not None:
+                    out[k] = result | {"method": name.upper(), "bits": b, "seed": seed}
             continue
         t0 = time.perf_counter()
         # One trunk with a head per code length: same budget as one DSH-GAN length.
