@@ -164,7 +164,8 @@ def reproduce(
                     for b, result in _evaluate_net(net, data, dev, progress).items():
                         done.finish(plain_names[b], result | extra | {
                             "train_s": round(train_s, 1),
-                            "best_val_map": history["best_val_map"]})
+                            "best_val_map": history["best_val_map"],
+                            "best_val_map_loo": history.get("best_val_map_loo")})
                 if any(done.done(n) is None for n in names.values()):
                     net, history = self_train(
                         cfg.hashing, group_bits, g, net, history, data.train_x, data.train_y,
@@ -175,6 +176,7 @@ def reproduce(
                         done.finish(names[b], result | extra | {
                             "train_s": round(train_s, 1),
                             "best_val_map": history["best_val_map"],
+                            "best_val_map_loo": history.get("best_val_map_loo"),
                             "self_training": history.get("rounds")})
             for row, row_names in ((method, names),
                                    (f"{method} w/o self-training", plain_names)):

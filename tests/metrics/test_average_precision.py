@@ -137,3 +137,40 @@ def test_tie_aware_large_groups_match_direct_formula():
     for topk in (500, 1200, 2900, 4199, 5000):
         got = average_precisions(q, ql, db, dl, topk=topk, tie_aware=True)[0]
         assert got == pytest.approx(_tie_aware_direct(list(zip(sizes, rels)), topk), abs=1e-12)
+
+
+def test_leave_one_out_exact_values():
+    from dshgan.metrics import leave_one_out_average_precisions
+
+    codes = np.array([[0, 0, 0], [0, 0, 0], [1, 1, 1], [1, 1, 1]], np.uint8)
+    # same-class twins: each item's only relevant neighbour is ranked first
+    assert leave_one_out_average_precisions(codes, [0, 0, 1, 1]).tolist() == [1.0] * 4
+    # the twin is of the other class; the relevant item ties with an irrelevant one at distance
+    # 3, in database order: second for items 0 and 2, third for items 1 and 3
+    labels = [0, 1, 0, 1]
+    np.testing.assert_allclose(leave_one_out_average_precisions(codes, labels),
+                               [1 / 2, 1 / 3, 1 / 2, 1 / 3], atol=1e-15)
+    np.testing.assert_allclose(leave_one_out_average_precisions(codes, labels, tie_aware=True),
+                               [5 / 12] * 4, atol=1e-15)
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_leave_one_out_matches_loop_without_the_item(ref, multi):
+    from dshgan.metrics import leave_one_out_average_precisions
+
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 2, (30, 6)).astype(np.uint8)
+    labels = (rng.integers(0, 2, (30, 3)) if multi else rng.integers(0, 4, 30))
+    expected = [ref.ap_loop(codes[i:i + 1], labels[i:i + 1], np.delete(codes, i, 0),
+                            np.delete(labels, i, 0))[0] for i in range(30)]
+    np.testing.assert_allclose(leave_one_out_average_precisions(codes, labels), expected,
+                               atol=1e-12)
+
+
+def test_leave_one_out_rejects_bad_sizes():
+    from dshgan.metrics import leave_one_out_average_precisions
+
+    with pytest.raises(ValueError, match="3 codes but 2 labels"):
+        leave_one_out_average_precisions(np.zeros((3, 4), np.uint8), [0, 1])
+    with pytest.raises(ValueError, match="at least 2"):
+        leave_one_out_average_precisions(np.zeros((1, 4), np.uint8), [0])

@@ -5,7 +5,7 @@ import torch
 from dshgan.config import HashingConfig
 from dshgan.nets import ConditionalGenerator
 from dshgan.train import stage2_hashing
-from dshgan.train.stage2_hashing import encode_images, train_hashing
+from dshgan.train.stage2_hashing import encode_images, train_hashing, validation_map_leave_one_out
 
 CPU = torch.device("cpu")
 
@@ -41,6 +41,10 @@ def test_every_variant_trains_and_keeps_the_best_validation_epoch(tmp_path, swit
     assert len(history["loss"]) == 2 * 3 and all(np.isfinite(history["loss"]))
     assert history["best_val_map"] == max(np.mean(list(v.values())) for v in history["val_map"])
     codes = encode_images(net, images, CPU)
+    # the leave-one-out view of the kept epoch, recomputed from the kept weights
+    loo = validation_map_leave_one_out(net, images[24:], labels[24:], CPU)
+    assert len(history["val_map_loo"]) == len(history["val_map"])
+    assert history["best_val_map_loo"] == pytest.approx(np.mean(list(loo.values())), abs=1e-12)
     assert codes[8].shape == (32, 8) and set(np.unique(codes[16])) <= {0, 1}
     moved = any(not torch.equal(g0[k], v) for k, v in g.state_dict().items()
                 if v.dtype.is_floating_point)

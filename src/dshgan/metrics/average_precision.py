@@ -57,3 +57,27 @@ def mean_average_precision(query_codes, query_labels, db_codes, db_labels,
     """mAP@topk over all queries (queries without a relevant item in the top R count as 0)."""
     return float(np.mean(average_precisions(query_codes, query_labels, db_codes, db_labels,
                                             topk=topk, tie_aware=tie_aware)))
+
+
+def leave_one_out_average_precisions(codes, labels, topk: int | None = None,
+                                     tie_aware: bool = False) -> np.ndarray:
+    """Per-item AP of each code as a query against all the other codes of the same set.
+
+    Why: a validation split ranked against the training images scores how well the net separates
+    images it was trained on; ranked against itself (each image left out of its own database) it
+    scores unseen images only, like the test protocol. One call per item, so meant for small sets
+    (a validation split of hundreds to a few thousand images).
+    """
+    codes, labels = np.asarray(codes), np.asarray(labels)
+    if len(codes) != len(labels):
+        raise ValueError(f"{len(codes)} codes but {len(labels)} labels")
+    if len(codes) < 2:
+        raise ValueError(f"leave-one-out needs at least 2 items, got {len(codes)}")
+    keep = np.ones(len(codes), dtype=bool)
+    out = np.empty(len(codes))
+    for i in range(len(codes)):
+        keep[i] = False
+        out[i] = average_precisions(codes[i:i + 1], labels[i:i + 1], codes[keep], labels[keep],
+                                    topk=topk, tie_aware=tie_aware)[0]
+        keep[i] = True
+    return out

@@ -64,6 +64,30 @@ def validation_map(
             for b in net.bits}
 
 
+def validation_map_leave_one_out(net: HashingNet, val_images, val_labels, device
+                                 ) -> dict[int, float]:
+    """mAP of each validation image against the other validation images only.
+
+    Why: against the training images (``validation_map``) the score rewards memorising them and
+    saturates; against each other the images are all unseen, as in the test protocol, so this is
+    the view to compare configurations (input size, epochs) with. Logged, not used to pick epochs.
+    """
+    from dshgan.metrics import leave_one_out_average_precisions
+
+    codes = encode_images(net, val_images, device)
+    return {b: float(np.mean(leave_one_out_average_precisions(codes[b], val_labels)))
+            for b in net.bits}
+
+
+def _at_best_epoch(history: dict) -> float | None:
+    """Mean leave-one-out validation mAP of the epoch ``track_best_epoch`` kept (first best)."""
+    loo, val = history.get("val_map_loo") or [], history["val_map"]
+    if not val or len(loo) != len(val):  # resumed from a checkpoint written before it was logged
+        return None
+    best = int(np.argmax([np.mean(list(v.values())) for v in val]))
+    return float(np.mean(list(loo[best].values())))
+
+
 def track_best_epoch(net: HashingNet, val: dict[int, float], history: dict, best_score: float,
                      best_state: dict | None) -> tuple[float, dict | None]:
     """Record one epoch's validation mAP; return (score, weights) of the best epoch so far.
@@ -125,7 +149,7 @@ def train_hashing(
     triplet_loss = TripletRankingLoss(cfg.margin)
     batches = torch.Generator().manual_seed(seed + 1)
     history: dict = {"loss": [], "triplet": [], "adversarial": [], "classification": [],
-                     "generator": [], "val_map": []}
+                     "generator": [], "val_map": [], "val_map_loo": []}
     epoch, best_score, best_state = 0, -1.0, None
 
     if checkpoint_path.exists():
@@ -225,8 +249,12 @@ def train_hashing(
         epoch += 1
         val = (validation_map(net, *val_database, val_images, val_labels, device)
                if len(val_images) else {b: 0.0 for b in bits})
-        logger.info("stage 2 %s: epoch %d/%d validation mAP %s", bits, epoch, cfg.epochs,
-                    {b: round(v, 4) for b, v in val.items()})
+        loo = (validation_map_leave_one_out(net, val_images, val_labels, device)
+               if len(val_images) > 1 else {b: 0.0 for b in bits})
+        logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s", bits, epoch,
+                    cfg.epochs, {b: round(v, 4) for b, v in val.items()},
+                    {b: round(v, 4) for b, v in loo.items()})
+        history.setdefault("val_map_loo", []).append({str(b): v for b, v in loo.items()})
         best_score, best_state = track_best_epoch(net, val, history, best_score, best_state)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt_net": opt_net.state_dict(),
@@ -240,5 +268,6 @@ def train_hashing(
     if best_state is not None:
         net.load_state_dict(best_state)
     history["best_val_map"] = best_score
+    history["best_val_map_loo"] = _at_best_epoch(history)
     net.eval()
     return net, history
