@@ -31,11 +31,7 @@ def main() -> int:
     from dshgan.config import load_config
     from dshgan.data import get_protocol, load_dataset, make_split
     from dshgan.train.loop import load_checkpoint
-    from dshgan.train.stage2_hashing import (
-        build_hashing_net,
-        validation_map,
-        validation_map_leave_one_out,
-    )
+    from dshgan.train.stage2_hashing import build_hashing_net, validation_maps
 
     config = load_config(args.run_dir / "config.yaml")
     folder = args.run_dir / f"seed{args.seed}" / "checkpoints"
@@ -55,9 +51,8 @@ def main() -> int:
     net.load_state_dict(state["best_state"] or state["net"])
     train = split.train
     val_x, val_y = dataset.images[split.validation], dataset.labels[split.validation]
-    against_train = validation_map(net, dataset.images[train], dataset.labels[train], val_x,
-                                   val_y, device)
-    loo = validation_map_leave_one_out(net, val_x, val_y, device)
+    against_train, loo = validation_maps(net, dataset.images[train], dataset.labels[train], val_x,
+                                         val_y, device)
     print(json.dumps({
         "checkpoint": str(path), "epochs": state["epoch"],
         "validation_vs_training": {b: round(v, 4) for b, v in against_train.items()},

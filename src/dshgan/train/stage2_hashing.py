@@ -52,16 +52,27 @@ def encode_images(
     return {b: np.concatenate(v) if v else np.zeros((0, b), np.uint8) for b, v in out.items()}
 
 
+def _map_against(q: dict, q_labels, db: dict, db_labels) -> dict[int, float]:
+    from dshgan.metrics import mean_average_precision
+
+    return {b: float(mean_average_precision(q[b], q_labels, db[b], db_labels)) for b in q}
+
+
+def _leave_one_out_map(codes: dict, labels) -> dict[int, float]:
+    from dshgan.metrics import leave_one_out_average_precisions
+
+    if len(labels) < 2:  # nothing to rank against
+        return {b: 0.0 for b in codes}
+    return {b: float(np.mean(leave_one_out_average_precisions(c, labels)))
+            for b, c in codes.items()}
+
+
 def validation_map(
     net: HashingNet, train_images, train_labels, val_images, val_labels, device
 ) -> dict[int, float]:
     """mAP of validation images as queries against the labelled training set as database."""
-    from dshgan.metrics import mean_average_precision
-
-    db = encode_images(net, train_images, device)
-    q = encode_images(net, val_images, device)
-    return {b: float(mean_average_precision(q[b], val_labels, db[b], train_labels))
-            for b in net.bits}
+    return _map_against(encode_images(net, val_images, device), val_labels,
+                        encode_images(net, train_images, device), train_labels)
 
 
 def validation_map_leave_one_out(net: HashingNet, val_images, val_labels, device
@@ -72,19 +83,22 @@ def validation_map_leave_one_out(net: HashingNet, val_images, val_labels, device
     saturates; against each other the images are all unseen, as in the test protocol, so this is
     the view to compare configurations (input size, epochs) with. Logged, not used to pick epochs.
     """
-    from dshgan.metrics import leave_one_out_average_precisions
+    return _leave_one_out_map(encode_images(net, val_images, device), val_labels)
 
-    codes = encode_images(net, val_images, device)
-    return {b: float(np.mean(leave_one_out_average_precisions(codes[b], val_labels)))
-            for b in net.bits}
+
+def validation_maps(net: HashingNet, db_images, db_labels, val_images, val_labels, device
+                    ) -> tuple[dict[int, float], dict[int, float]]:
+    """Both views (against ``db``, and leave-one-out) from one encoding of the validation images."""
+    q = encode_images(net, val_images, device)
+    return (_map_against(q, val_labels, encode_images(net, db_images, device), db_labels),
+            _leave_one_out_map(q, val_labels))
 
 
 def _at_best_epoch(history: dict) -> float | None:
-    """Mean leave-one-out validation mAP of the epoch ``track_best_epoch`` kept (first best)."""
-    loo, val = history.get("val_map_loo") or [], history["val_map"]
-    if not val or len(loo) != len(val):  # resumed from a checkpoint written before it was logged
+    """Mean leave-one-out validation mAP of the epoch ``track_best_epoch`` kept."""
+    loo, best = history.get("val_map_loo") or [], history.get("best_epoch")
+    if best is None or len(loo) != len(history["val_map"]):  # resumed from an older checkpoint
         return None
-    best = int(np.argmax([np.mean(list(v.values())) for v in val]))
     return float(np.mean(list(loo[best].values())))
 
 
@@ -92,11 +106,13 @@ def track_best_epoch(net: HashingNet, val: dict[int, float], history: dict, best
                      best_state: dict | None) -> tuple[float, dict | None]:
     """Record one epoch's validation mAP; return (score, weights) of the best epoch so far.
 
-    Both stage 2 and the deep baselines select their epoch this way (mean over code lengths).
+    Both stage 2 and the deep baselines select their epoch this way (mean over code lengths);
+    the kept epoch's index goes to ``history["best_epoch"]``.
     """
     history["val_map"].append({str(b): v for b, v in val.items()})
     score = float(np.mean(list(val.values())))
     if score > best_score:
+        history["best_epoch"] = len(history["val_map"]) - 1
         return score, copy.deepcopy(net.state_dict())
     return best_score, best_state
 
@@ -247,10 +263,8 @@ def train_hashing(
             bar.set_postfix(loss=f"{net_loss.item():.3f}", trip=f"{trip.item():.3f}")
 
         epoch += 1
-        val = (validation_map(net, *val_database, val_images, val_labels, device)
-               if len(val_images) else {b: 0.0 for b in bits})
-        loo = (validation_map_leave_one_out(net, val_images, val_labels, device)
-               if len(val_images) > 1 else {b: 0.0 for b in bits})
+        val, loo = (validation_maps(net, *val_database, val_images, val_labels, device)
+                    if len(val_images) else ({b: 0.0 for b in bits}, {b: 0.0 for b in bits}))
         logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s", bits, epoch,
                     cfg.epochs, {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()})
