@@ -30,31 +30,25 @@ def main() -> int:
 
     from dshgan.config import load_config
     from dshgan.data import get_protocol, load_dataset, make_split
-    from dshgan.train.loop import load_checkpoint
-    from dshgan.train.stage2_hashing import build_hashing_net, validation_maps
+    from dshgan.model_io import load_reproduce_checkpoint
+    from dshgan.train.stage2_hashing import validation_maps
 
     config = load_config(args.run_dir / "config.yaml")
-    folder = args.run_dir / f"seed{args.seed}" / "checkpoints"
-    found = sorted(p for p in folder.glob("*.pt") if ".round" not in p.name)
-    if args.checkpoint:
-        path = folder / args.checkpoint
-    elif len(found) == 1:
-        path = found[0]
-    else:
-        print(f"{folder}: pick one with --checkpoint from {[p.name for p in found]}")
-        return 2
     device = torch.device("cpu")
-    state = load_checkpoint(path, device)
     dataset = load_dataset(args.source, image_size=config.data.image_size)
     split = make_split(dataset, get_protocol(config.data.protocol), seed=args.seed)
-    net = build_hashing_net(config.hashing, list(state["bits"]), dataset.num_classes)
-    net.load_state_dict(state["best_state"] or state["net"])
+    try:
+        net, state = load_reproduce_checkpoint(args.run_dir, args.seed, dataset.num_classes,
+                                               args.checkpoint, device)
+    except (FileNotFoundError, ValueError) as error:
+        print(error)
+        return 2
     train = split.train
     val_x, val_y = dataset.images[split.validation], dataset.labels[split.validation]
     against_train, loo = validation_maps(net, dataset.images[train], dataset.labels[train], val_x,
                                          val_y, device)
     print(json.dumps({
-        "checkpoint": str(path), "epochs": state["epoch"],
+        "checkpoint": state["path"], "epochs": state["epoch"],
         "validation_vs_training": {b: round(v, 4) for b, v in against_train.items()},
         "validation_leave_one_out": {b: round(v, 4) for b, v in loo.items()},
         "means": [round(float(np.mean(list(d.values()))), 4) for d in (against_train, loo)],

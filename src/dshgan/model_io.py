@@ -55,3 +55,34 @@ def load_trained_model(run_dir: str | Path, device: torch.device) -> TrainedMode
         generator.to(device).eval()
     return TrainedModel(nets, generator, state["class_names"], state["multi_label"],
                         tuple(state["image_size"]))
+
+
+def load_reproduce_checkpoint(run_dir: str | Path, seed: int, num_classes: int,
+                              checkpoint: str | None = None,
+                              device: torch.device | None = None) -> tuple[HashingNet, dict]:
+    """The hashing net of the epoch a `dshgan reproduce` unit kept, and the raw checkpoint
+    (with the file it came from as ``state["path"]``).
+
+    Why: reproduce keeps one checkpoint per trained unit under ``RUN_DIR/seedN/checkpoints``
+    (self-training rounds aside); scripts that rescore a run on validation start from it.
+    ``checkpoint`` names the file when the folder holds more than one.
+    """
+    from dshgan.train.stage2_hashing import build_hashing_net
+
+    run_dir = Path(run_dir)
+    folder = run_dir / f"seed{seed}" / "checkpoints"
+    found = sorted(p for p in folder.glob("*.pt") if ".round" not in p.name)
+    if checkpoint is not None:
+        path = folder / checkpoint
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found; {folder} holds {[p.name for p in found]}")
+    elif len(found) == 1:
+        path = found[0]
+    else:
+        raise ValueError(f"{folder} holds {[p.name for p in found]}: name one as checkpoint")
+    state = load_checkpoint(path, device or torch.device("cpu"))
+    state["path"] = str(path)
+    config = load_config(run_dir / "config.yaml")
+    net = build_hashing_net(config.hashing, list(state["bits"]), num_classes)
+    net.load_state_dict(state["best_state"] or state["net"])
+    return net.eval(), state

@@ -1,0 +1,52 @@
+"""Loading a `dshgan reproduce` unit's kept net back (`load_reproduce_checkpoint`)."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from dshgan import reproduce as reproduce_module
+from dshgan.data import make_split, make_toy_dataset
+from dshgan.model_io import load_reproduce_checkpoint
+from dshgan.reproduce import reproduce
+from dshgan.train.stage2_hashing import validation_map_leave_one_out
+from tests.test_reproduce import single_label_protocol, tiny
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    results = reproduce("cifar10", out, bits=(12, 48), progress=False,
+                        config=tiny(use_synthetic=False, use_adversary_stream=False),
+                        dataset=dataset, protocol=single_label_protocol(), ablations=False,
+                        baselines=False)
+    return out, dataset, results
+
+
+def test_kept_net_scores_what_the_run_recorded(finished_run):
+    out, dataset, results = finished_run
+    net, state = load_reproduce_checkpoint(out, 0, dataset.num_classes)
+    assert sorted(net.bits) == [12, 48] and not net.training
+    assert state["path"].endswith(".pt")
+    split = make_split(dataset, single_label_protocol(), seed=0)
+    loo = validation_map_leave_one_out(net, dataset.images[split.validation],
+                                       dataset.labels[split.validation], torch.device("cpu"))
+    recorded = results["table"][reproduce_module.REAL_TRIPLETS]["48"]["runs"][0]
+    assert np.mean(list(loo.values())) == pytest.approx(recorded["best_val_map_loo"], abs=1e-12)
+
+
+def test_missing_and_ambiguous_checkpoints(finished_run, tmp_path):
+    out, dataset, _ = finished_run
+    with pytest.raises(FileNotFoundError, match="nope.pt not found"):
+        load_reproduce_checkpoint(out, 0, dataset.num_classes, checkpoint="nope.pt")
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    folder = copy / "seed0" / "checkpoints"
+    only = next(folder.glob("*.pt"))
+    shutil.copy(only, folder / "other.pt")
+    with pytest.raises(ValueError, match="name one as checkpoint"):
+        load_reproduce_checkpoint(copy, 0, dataset.num_classes)
+    net, _ = load_reproduce_checkpoint(copy, 0, dataset.num_classes, checkpoint="other.pt")
+    assert sorted(net.bits) == [12, 48]
