@@ -7,6 +7,8 @@ resamples the validation images within each seed (the same images for A and B) a
 Why: one seed's 500 validation images could not separate 96 from 128 px (docs/results.md, sixth
 run); pooling seeds triples the images, and the interval says whether that is enough. Only the
 validation split is encoded, never the test queries, so this is safe for model selection.
+``--flip-average-b`` encodes B with flip-averaged codes, to weigh that test-time augmentation
+(A and B may then be the same run).
 
     python scripts/compare_validation.py runs/plus3 runs/plus128 --seeds 0 1 2 \\
         --source ../shared/data/cifar10-jpg.tar.gz
@@ -22,12 +24,13 @@ from pathlib import Path
 import numpy as np
 
 
-def per_image_loo_ap(net, images, labels, bits: list[int], device) -> np.ndarray:
+def per_image_loo_ap(net, images, labels, bits: list[int], device,
+                     flip_average: bool = False) -> np.ndarray:
     """Each validation image's leave-one-out AP, averaged over ``bits``."""
     from dshgan.metrics import leave_one_out_average_precisions
     from dshgan.train.stage2_hashing import encode_images
 
-    codes = encode_images(net, images, device)
+    codes = encode_images(net, images, device, flip_average=flip_average)
     return np.mean([leave_one_out_average_precisions(codes[b], labels) for b in bits], axis=0)
 
 
@@ -37,6 +40,8 @@ def main() -> int:
     parser.add_argument("run_b", type=Path, help="the --out folder of the second run (B)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--source", required=True, help="the --source both runs were given")
+    parser.add_argument("--flip-average-b", action="store_true",
+                        help="encode B with flip-averaged codes (A may be the same run)")
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--confidence", type=float, default=0.95)
     args = parser.parse_args()
@@ -66,12 +71,14 @@ def main() -> int:
             print(f"seed {seed}: the runs share no code length ({nets[0].bits}, {nets[1].bits})")
             return 2
         for key, net in zip("ab", nets):
-            groups[key].append(per_image_loo_ap(net, images, labels, bits, device))
+            flip = key == "b" and args.flip_average_b
+            groups[key].append(per_image_loo_ap(net, images, labels, bits, device, flip))
         per_seed[seed] = {"bits": "/".join(map(str, bits)), "a": round(float(groups["a"][-1].mean()), 4),
                           "b": round(float(groups["b"][-1].mean()), 4)}
     r = paired_bootstrap_difference(groups["a"], groups["b"], args.resamples, args.confidence)
     print(json.dumps({
-        "a": str(args.run_a), "b": str(args.run_b), "view": "validation leave-one-out mAP",
+        "a": str(args.run_a), "b": str(args.run_b), "b_flip_averaged": args.flip_average_b,
+        "view": "validation leave-one-out mAP",
         "per_seed": per_seed, "pooled_a": round(r.mean_a, 4), "pooled_b": round(r.mean_b, 4),
         "difference_b_minus_a": round(r.difference, 4),
         f"interval_{round(args.confidence * 100)}": [round(r.low, 4), round(r.high, 4)],

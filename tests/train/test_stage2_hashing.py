@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from dshgan.config import HashingConfig
-from dshgan.nets import ConditionalGenerator
+from dshgan.nets import ConditionalGenerator, HashingNet
 from dshgan.train import stage2_hashing
+from dshgan.train.loop import to_tensor_images
 from dshgan.train.stage2_hashing import encode_images, train_hashing, validation_map_leave_one_out
 
 CPU = torch.device("cpu")
@@ -83,3 +84,20 @@ def test_synthetic_triplets_need_a_generator(tmp_path):
     with pytest.raises(ValueError, match="generator"):
         train_hashing(cfg(), [8], None, images, labels, images, labels, False, CPU,
                       tmp_path / "x.pt", progress=False)
+
+
+def test_flip_average_thresholds_the_mean_of_an_image_and_its_mirror():
+    images, _ = data()
+    torch.manual_seed(0)
+    net = HashingNet("small-cnn", [8, 16], 4, backbone_kwargs={"width": 4}).eval()
+    got = encode_images(net, images, CPU, batch_size=7, flip_average=True)
+    with torch.no_grad():
+        x = to_tensor_images(images, CPU)
+        plain, mirrored = net(x).hash, net(x.flip(3)).hash
+    for b in (8, 16):
+        want = ((plain[b] + mirrored[b]) / 2 > 0.5).to(torch.uint8).numpy()
+        np.testing.assert_array_equal(got[b], want)
+    # so the codes are the same for an image and its mirror image
+    again = encode_images(net, images[:, :, ::-1].copy(), CPU, flip_average=True)
+    np.testing.assert_array_equal(again[16], got[16])
+    assert not torch.allclose(plain[16], mirrored[16])  # the net does see the mirror differently
