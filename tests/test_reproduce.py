@@ -130,3 +130,26 @@ def test_real_triplet_config_skips_the_gan_and_is_named_as_ours(tmp_path, monkey
     assert set(results["table"]) == {reproduce_module.REAL_TRIPLETS}
     md = (tmp_path / "results.md").read_text()
     assert "real-triplet hashing" in md and "DSH-GANs (paper)" in md and "Δ" in md
+    assert "**Validation**" in md and "| real-triplet hashing | 0." in md
+
+
+def test_validation_summary_means_lengths_then_seeds():
+    def run(seed, val, loo):
+        return {"seed": seed, "best_val_map": val, "best_val_map_loo": loo}
+
+    table = {
+        # a shared trunk: one value per seed, repeated at every length
+        "ours": {"12": {"runs": [run(0, 0.8, 0.7), run(1, 0.6, 0.5)]},
+                 "48": {"runs": [run(0, 0.8, 0.7), run(1, 0.6, 0.5)]}},
+        # one net per length, one seed, an old run without the leave-one-out view
+        "per length": {"12": {"runs": [run(0, 0.2, None)]}, "48": {"runs": [run(0, 0.4, None)]}},
+        "LSH": {"12": {"runs": [{"seed": 0}]}},  # no validation at all
+    }
+    got = reproduce_module.validation_summary(table)
+    assert set(got) == {"ours", "per length"}
+    assert got["ours"]["best_val_map"] == pytest.approx((0.7, 0.1, 2))
+    assert got["ours"]["best_val_map_loo"] == pytest.approx((0.6, 0.1, 2))
+    assert got["per length"] == {"best_val_map": pytest.approx((0.3, None, 1))}
+    lines = "\n".join(reproduce_module._validation_lines(table))
+    assert "| ours | 0.7000 ± 0.1000 (2) | 0.6000 ± 0.1000 (2) |" in lines
+    assert "| per length | 0.3000 (1) | — |" in lines

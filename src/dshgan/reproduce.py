@@ -282,7 +282,8 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
         evaluated = _evaluate_net(net, data, device, progress)
         for b, k in keys.items():
             r = done.finish(k, evaluated[b] | {
-                "train_s": round(train_s, 1), "best_val_map": history["best_val_map"]})
+                "train_s": round(train_s, 1), "best_val_map": history["best_val_map"],
+                "best_val_map_loo": history.get("best_val_map_loo")})
             out[k] = r | {"method": name.upper(), "bits": b, "seed": seed}
     return out
 
@@ -318,6 +319,57 @@ def _machine() -> str:
     dev = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
            else f"CPU ({torch.get_num_threads()} threads)")
     return f"{platform.node()} {platform.machine()}, {dev}"
+
+
+def validation_summary(table: dict) -> dict[str, dict]:
+    """Per method, both validation views of its kept nets: mean (and std) over seeds.
+
+    Why: configurations are compared on these, never on the test table. Each seed's value is the
+    mean over the code lengths it trained (a shared trunk records one value for all of them);
+    methods without validation (the shallow baselines) are left out.
+    """
+    out = {}
+    for method, per_bits in table.items():
+        per_seed: dict[int, dict[str, list[float]]] = {}
+        for cell in per_bits.values():
+            for run in cell["runs"]:
+                seen = per_seed.setdefault(run["seed"], {"best_val_map": [],
+                                                         "best_val_map_loo": []})
+                for key in seen:
+                    if run.get(key) is not None:
+                        seen[key].append(run[key])
+        summary = {}
+        for key in ("best_val_map", "best_val_map_loo"):
+            values = [float(np.mean(v[key])) for v in per_seed.values() if v[key]]
+            if values:
+                summary[key] = (float(np.mean(values)),
+                                float(np.std(values)) if len(values) > 1 else None, len(values))
+        if summary:
+            out[method] = summary
+    return out
+
+
+def _validation_lines(table: dict) -> list[str]:
+    summary = validation_summary(table)
+    if not summary:
+        return []
+
+    def fmt(entry):
+        if entry is None:
+            return "—"
+        mean, std, n = entry
+        return f"{mean:.4f}" + (f" ± {std:.4f}" if std is not None else "") + f" ({n})"
+
+    intro = ("**Validation** (what chose each net's epoch; compare configurations on these, "
+             "never on the table above). Mean over the code lengths, then over seeds (± std; "
+             "number of seeds):")
+    lines = ["", intro, "",
+             "| Method | validation vs training | validation leave-one-out |",
+             "| :--- | ---: | ---: |"]
+    for method, entry in summary.items():
+        lines.append(f"| {method} | {fmt(entry.get('best_val_map'))} | "
+                     f"{fmt(entry.get('best_val_map_loo'))} |")
+    return lines
 
 
 def write_outputs(out: Path, results: dict) -> None:
@@ -361,6 +413,7 @@ def write_outputs(out: Path, results: dict) -> None:
             top: table.get(base, {}).get(str(top), {}).get("map")}}
         abl_rows |= {m: {top: v[top]} for m, v in abl.items()}
         lines += ["", map_table_markdown(abl_rows, [top], title=f"Ablations at {top} bits")]
+    lines += _validation_lines(table)
     seeds = sorted({s for per in table.values() for c in per.values() for s in c["seeds"]})
     lines += ["", (f"Seeds: {seeds}. Tie-aware mAP and precision within Hamming radius 2 are "
                    "in results.json. Conventions: design.md section 5.")]

@@ -4,7 +4,7 @@ import torch
 
 from dshgan.config import HashingConfig
 from dshgan.train.deep_baseline import train_deep_baseline
-from dshgan.train.stage2_hashing import encode_images
+from dshgan.train.stage2_hashing import encode_images, validation_map_leave_one_out
 
 CPU = torch.device("cpu")
 
@@ -21,6 +21,10 @@ def test_trains_all_heads_and_encodes(tmp_path, method):
     assert len(history["loss"]) == 2 * 2 and all(np.isfinite(history["loss"]))
     codes = encode_images(net, images, CPU)
     assert codes[16].shape == (36, 16)
+    # both validation views are logged; the kept epoch's leave-one-out view is recomputable
+    assert len(history["val_map_loo"]) == len(history["val_map"]) == 2
+    loo = validation_map_leave_one_out(net, images[30:], labels[30:], CPU)
+    assert history["best_val_map_loo"] == pytest.approx(np.mean(list(loo.values())), abs=1e-12)
 
 
 def test_unknown_method(tmp_path):

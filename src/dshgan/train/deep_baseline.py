@@ -28,7 +28,12 @@ from dshgan.train.loop import (
     set_rng_state,
     to_tensor_images,
 )
-from dshgan.train.stage2_hashing import build_hashing_net, track_best_epoch, validation_map
+from dshgan.train.stage2_hashing import (
+    build_hashing_net,
+    leave_one_out_at_best_epoch,
+    track_best_epoch,
+    validation_maps,
+)
 
 DEEP_BASELINES = {"dpsh": DPSHLoss, "dtsh": DTSHLoss}
 
@@ -58,7 +63,7 @@ def train_deep_baseline(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
     batches = torch.Generator().manual_seed(seed + 2)
-    history: dict = {"loss": [], "val_map": []}
+    history: dict = {"loss": [], "val_map": [], "val_map_loo": []}
     epoch, best_score, best_state = 0, -1.0, None
     if checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, device)
@@ -91,8 +96,12 @@ def train_deep_baseline(
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
         epoch += 1
-        val = validation_map(net, train_images, train_labels, val_images, val_labels, device)
-        logger.info("%s %s: epoch %d validation mAP %s", method, bits, epoch, val)
+        val, loo = validation_maps(net, train_images, train_labels, val_images, val_labels,
+                                   device)
+        logger.info("%s %s: epoch %d validation mAP %s, leave-one-out %s", method, bits, epoch,
+                    {b: round(v, 4) for b, v in val.items()},
+                    {b: round(v, 4) for b, v in loo.items()})
+        history.setdefault("val_map_loo", []).append({str(b): v for b, v in loo.items()})
         best_score, best_state = track_best_epoch(net, val, history, best_score, best_state)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt": opt.state_dict(), "schedule": schedule.state_dict(),
@@ -102,4 +111,5 @@ def train_deep_baseline(
     if best_state is not None:
         net.load_state_dict(best_state)
     history["best_val_map"] = best_score
+    history["best_val_map_loo"] = leave_one_out_at_best_epoch(history)
     return net.eval(), history

@@ -103,7 +103,7 @@ def validation_maps(net: HashingNet, db_images, db_labels, val_images, val_label
             _leave_one_out_map(q, val_labels))
 
 
-def _at_best_epoch(history: dict) -> float | None:
+def leave_one_out_at_best_epoch(history: dict) -> float | None:
     """Mean leave-one-out validation mAP of the epoch ``track_best_epoch`` kept."""
     loo, best = history.get("val_map_loo") or [], history.get("best_epoch")
     if best is None or len(loo) != len(history["val_map"]):  # resumed from an older checkpoint
@@ -291,6 +291,6 @@ def train_hashing(
     if best_state is not None:
         net.load_state_dict(best_state)
     history["best_val_map"] = best_score
-    history["best_val_map_loo"] = _at_best_epoch(history)
+    history["best_val_map_loo"] = leave_one_out_at_best_epoch(history)
     net.eval()
     return net, history
