@@ -66,6 +66,11 @@ class HashingConfig:
     pseudo_label_threshold: float = 0.9
     pseudo_labels_per_class: int | None = 2000
     self_training_lr: float | None = None  # peak LR of a round's one-cycle; None: same as lr
+    # Consistency on the unlabelled pool (ours; train/consistency.py): each stage-2 step also
+    # takes a batch of unlabelled images; confident weak-view predictions teach a strong view.
+    consistency_weight: float = 0.0  # 0: off
+    consistency_batch_size: int = 32
+    consistency_threshold: float = 0.95
 
 
 @dataclass(frozen=True)

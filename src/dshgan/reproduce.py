@@ -157,7 +157,9 @@ def reproduce(
                 net, history = train_hashing(
                     cfg.hashing, group_bits, g, data.train_x, data.train_y, data.val_x,
                     data.val_y, dataset.multi_label, dev, checkpoint, seed=seed,
-                    progress=progress)
+                    progress=progress, unlabelled_images=(
+                        dataset.images[split.unlabelled] if cfg.hashing.consistency_weight > 0
+                        else None))
                 extra = {"stage1_s": round(stage1_s, 1), "shared_trunk": len(group_bits) > 1}
                 if any(done.done(n) is None for n in plain_names.values()):
                     train_s = time.perf_counter() - t0

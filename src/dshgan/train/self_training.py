@@ -102,7 +102,7 @@ def train_hashing_self_trained(
     """Stage 2 (:func:`train_hashing`), then :func:`self_train` (a no-op with 0 rounds)."""
     net, history = train_hashing(cfg, bits, generator, train_images, train_labels, val_images,
                                  val_labels, multi_label, device, checkpoint_path, seed=seed,
-                                 progress=progress)
+                                 progress=progress, unlabelled_images=unlabelled_images)
     return self_train(cfg, bits, generator, net, history, train_images, train_labels,
                       val_images, val_labels, unlabelled_images, multi_label, device,
                       checkpoint_path, seed=seed, progress=progress)
@@ -156,7 +156,7 @@ def self_train(
             val_images, val_labels, multi_label, device,
             checkpoint_path.with_name(f"{checkpoint_path.stem}.round{r}.pt"), seed=seed + r,
             progress=progress, init_state=net.state_dict(),
-            val_database=(train_images, train_labels))
+            val_database=(train_images, train_labels), unlabelled_images=unlabelled_images)
         rounds.append({"round": r, "pseudo_labelled": len(rows),
                        "best_val_map": history["best_val_map"]})
         if history["best_val_map"] > best_history["best_val_map"]:

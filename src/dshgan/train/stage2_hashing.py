@@ -23,6 +23,7 @@ from dshgan.losses.classification import classification_loss
 from dshgan.losses.triplet import TripletRankingLoss
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
+from dshgan.train.consistency import consistency_term, strong_augment
 from dshgan.train.loop import (
     augment,
     load_checkpoint,
@@ -145,14 +146,24 @@ def train_hashing(
     progress: bool = True,
     init_state: dict | None = None,
     val_database: tuple[np.ndarray, np.ndarray] | None = None,
+    unlabelled_images: np.ndarray | None = None,
 ) -> tuple[HashingNet, dict]:
     """Train (or resume) one hashing net with a head per entry of ``bits``; returns the net at
     its best validation epoch and the history (losses per step, validation mAP per epoch).
     ``init_state`` starts from trained weights (self-training rounds) instead of ImageNet's.
     ``val_database`` (images, labels) is what validation queries rank (default: the training
-    set); self-training passes the truly labelled images so rounds are scored alike."""
+    set); self-training passes the truly labelled images so rounds are scored alike.
+    ``unlabelled_images`` feed the consistency term when ``cfg.consistency_weight`` > 0."""
     if cfg.use_synthetic and generator is None:
         raise ValueError("use_synthetic=True needs the stage-1 generator")
+    use_consistency = cfg.consistency_weight > 0
+    if use_consistency and (unlabelled_images is None or len(unlabelled_images) == 0):
+        raise ValueError("consistency_weight > 0 needs unlabelled images (the unlabelled pool)")
+    if use_consistency and not (0 < cfg.consistency_threshold <= 1
+                                and cfg.consistency_batch_size >= 1):
+        raise ValueError(f"consistency_threshold must be in (0, 1] and consistency_batch_size "
+                         f">= 1, got {cfg.consistency_threshold} and "
+                         f"{cfg.consistency_batch_size}")
     checkpoint_path = Path(checkpoint_path)
     num_classes = train_labels.shape[1]
     net = build_hashing_net(cfg, bits, num_classes).to(device)
@@ -174,7 +185,8 @@ def train_hashing(
     triplet_loss = TripletRankingLoss(cfg.margin)
     batches = torch.Generator().manual_seed(seed + 1)
     history: dict = {"loss": [], "triplet": [], "adversarial": [], "classification": [],
-                     "generator": [], "val_map": [], "val_map_loo": []}
+                     "generator": [], "val_map": [], "val_map_loo": [], "consistency": [],
+                     "confident": []}
     epoch, best_score, best_state = 0, -1.0, None
 
     if checkpoint_path.exists():
@@ -249,6 +261,15 @@ def train_hashing(
                 cls = classification_loss(out.class_logits, torch.cat([y, y, y_neg]), multi_label)
                 net_loss = net_loss + cfg.classification_weight * cls
                 gen_loss = gen_loss + cfg.classification_weight * cls
+            if use_consistency:
+                pick = torch.randint(len(unlabelled_images), (cfg.consistency_batch_size,),
+                                     generator=batches).numpy()
+                u = to_tensor_images(unlabelled_images[pick], device)
+                term = consistency_term(net, augment(u, batches), strong_augment(u, batches),
+                                        multi_label, cfg.consistency_threshold)
+                net_loss = net_loss + cfg.consistency_weight * term.loss
+                history.setdefault("consistency", []).append(term.loss.item())
+                history.setdefault("confident", []).append(term.confident)
 
             grads = torch.autograd.grad(net_loss, net_params, retain_graph=update_generator,
                                         allow_unused=True)
