@@ -62,8 +62,8 @@ def confident_targets(logits: torch.Tensor, multi_label: bool,
     """(mask, {0,1} targets) from the weak view's class logits.
 
     Single-label: the top class has probability >= threshold; multi-label: every concept is
-    decided (p >= threshold or p <= 1 - threshold). The rule of ``select_pseudo_labels``.
-    """
+    decided (p >= threshold or p <= 1 - threshold). The rule of ``select_pseudo_labels``, less
+    its per-class cap and its "at least one concept present" condition."""
     if multi_label:
         probs = torch.sigmoid(logits)
         mask = ((probs >= threshold) | (probs <= 1 - threshold)).all(dim=1)

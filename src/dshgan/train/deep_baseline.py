@@ -101,8 +101,7 @@ def train_deep_baseline(
         logger.info("%s %s: epoch %d validation mAP %s, leave-one-out %s", method, bits, epoch,
                     {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()})
-        history.setdefault("val_map_loo", []).append({str(b): v for b, v in loo.items()})
-        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state)
+        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state, loo)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt": opt.state_dict(), "schedule": schedule.state_dict(),
             "epoch": epoch, "history": history, "best_score": best_score,

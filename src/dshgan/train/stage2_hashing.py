@@ -113,12 +113,16 @@ def leave_one_out_at_best_epoch(history: dict) -> float | None:
 
 
 def track_best_epoch(net: HashingNet, val: dict[int, float], history: dict, best_score: float,
-                     best_state: dict | None) -> tuple[float, dict | None]:
+                     best_state: dict | None, loo: dict[int, float] | None = None
+                     ) -> tuple[float, dict | None]:
     """Record one epoch's validation mAP; return (score, weights) of the best epoch so far.
 
     Both stage 2 and the deep baselines select their epoch this way (mean over code lengths);
-    the kept epoch's index goes to ``history["best_epoch"]``.
+    the kept epoch's index goes to ``history["best_epoch"]``. ``loo``, the leave-one-out view,
+    is recorded beside it (``history["val_map_loo"]``) but does not choose.
     """
+    if loo is not None:
+        history.setdefault("val_map_loo", []).append({str(b): v for b, v in loo.items()})
     history["val_map"].append({str(b): v for b, v in val.items()})
     score = float(np.mean(list(val.values())))
     if score > best_score:
@@ -298,8 +302,7 @@ def train_hashing(
         logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s", bits, epoch,
                     cfg.epochs, {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()})
-        history.setdefault("val_map_loo", []).append({str(b): v for b, v in loo.items()})
-        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state)
+        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state, loo)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt_net": opt_net.state_dict(),
             "schedule": schedule.state_dict(),
