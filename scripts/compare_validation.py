@@ -8,7 +8,8 @@ Why: one seed's 500 validation images could not separate 96 from 128 px (docs/re
 run); pooling seeds triples the images, and the interval says whether that is enough. Only the
 validation split is encoded, never the test queries, so this is safe for model selection.
 ``--flip-average-b`` encodes B with flip-averaged codes, to weigh that test-time augmentation
-(A and B may then be the same run).
+(A and B may then be the same run). ``--weights-a/-b`` compare other weights of a checkpoint:
+the raw ones after the last epoch, or the weight average after it (A and B may be one run).
 
     python scripts/compare_validation.py runs/plus3 runs/plus128 --seeds 0 1 2 \\
         --source ../shared/data/cifar10-jpg.tar.gz
@@ -22,6 +23,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from dshgan.model_io import CHECKPOINT_WEIGHTS
 
 
 def per_image_loo_ap(net, images, labels, bits: list[int], device,
@@ -42,6 +45,10 @@ def main() -> int:
     parser.add_argument("--source", required=True, help="the --source both runs were given")
     parser.add_argument("--flip-average-b", action="store_true",
                         help="encode B with flip-averaged codes (A may be the same run)")
+    parser.add_argument("--weights-a", default="kept", choices=CHECKPOINT_WEIGHTS,
+                        help="kept (the epoch validation chose), last (raw weights after the "
+                             "last epoch) or last-average (the weight average after it)")
+    parser.add_argument("--weights-b", default="kept", choices=CHECKPOINT_WEIGHTS)
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--confidence", type=float, default=0.95)
     args = parser.parse_args()
@@ -64,8 +71,9 @@ def main() -> int:
     for seed in args.seeds:
         split = make_split(dataset, get_protocol(configs[0].data.protocol), seed=seed)
         images, labels = dataset.images[split.validation], dataset.labels[split.validation]
-        nets = [load_reproduce_checkpoint(r, seed, dataset.num_classes, device=device)[0]
-                for r in (args.run_a, args.run_b)]
+        nets = [load_reproduce_checkpoint(r, seed, dataset.num_classes, device=device,
+                                          weights=w)[0]
+                for r, w in ((args.run_a, args.weights_a), (args.run_b, args.weights_b))]
         bits = sorted(set(nets[0].bits) & set(nets[1].bits))
         if not bits:
             print(f"seed {seed}: the runs share no code length ({nets[0].bits}, {nets[1].bits})")
@@ -78,6 +86,7 @@ def main() -> int:
     r = paired_bootstrap_difference(groups["a"], groups["b"], args.resamples, args.confidence)
     print(json.dumps({
         "a": str(args.run_a), "b": str(args.run_b), "b_flip_averaged": args.flip_average_b,
+        "weights_a": args.weights_a, "weights_b": args.weights_b,
         "view": "validation leave-one-out mAP",
         "per_seed": per_seed, "pooled_a": round(r.mean_a, 4), "pooled_b": round(r.mean_b, 4),
         "difference_b_minus_a": round(r.difference, 4),

@@ -153,3 +153,30 @@ def test_validation_summary_means_lengths_then_seeds():
     lines = "\n".join(reproduce_module._validation_lines(table))
     assert "| ours | 0.7000 ± 0.1000 (2) | 0.6000 ± 0.1000 (2) |" in lines
     assert "| per length | 0.3000 (1) | — |" in lines
+
+
+def test_validation_only_trains_without_touching_queries_then_evaluation_resumes(
+        tmp_path, monkeypatch):
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    kwargs = {"bits": (12, 48), "progress": False, "dataset": dataset,
+              "protocol": single_label_protocol(), "ablations": True, "baselines": True,
+              "config": tiny(use_synthetic=False, use_adversary_stream=False,
+                             weight_average_decay=0.9, labelled_augment="strong")}
+
+    def no_queries(*args, **kwargs):
+        raise AssertionError("validation-only encoded the test queries")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reproduce_module, "_evaluate_net", no_queries)
+        patch.setattr(reproduce_module, "_run_baselines", no_queries)
+        assert reproduce("cifar10", tmp_path, validation_only=True, **kwargs) == {}
+    checkpoints = sorted(p.name for p in (tmp_path / "seed0" / "checkpoints").glob("*.pt"))
+    assert len(checkpoints) == 1  # the main method only: no ablation was trained
+    assert not (tmp_path / "results.json").exists()
+    checkpoint = tmp_path / "seed0" / "checkpoints" / checkpoints[0]
+    trained = checkpoint.read_bytes()
+
+    kwargs.update(ablations=False, baselines=False)  # the resumed run evaluates the kept net
+    table = reproduce("cifar10", tmp_path, **kwargs)["table"]
+    assert set(table[reproduce_module.REAL_TRIPLETS]) == {"12", "48"}
+    assert checkpoint.read_bytes() == trained  # a finished checkpoint is not trained further

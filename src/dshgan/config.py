@@ -54,6 +54,12 @@ class HashingConfig:
     classification_weight: float = 1.0
     generator_adversarial: str = "non-saturating"
     augment: bool = True
+    # "weak": translation and flip; "strong" adds colour jitter and cutout (train/consistency.py's
+    # strong_augment) to every labelled image of a triplet.
+    labelled_augment: str = "weak"
+    # Weights validated, kept and evaluated: 0 the raw ones; else an exponential moving average
+    # with this decay per step (ours; train/weight_average.py).
+    weight_average_decay: float = 0.0
     # Ablation switches.
     use_synthetic: bool = True  # False: triplets of real labelled images only
     use_adversary_stream: bool = True

@@ -57,16 +57,24 @@ def load_trained_model(run_dir: str | Path, device: torch.device) -> TrainedMode
                         tuple(state["image_size"]))
 
 
+CHECKPOINT_WEIGHTS = ("kept", "last", "last-average")
+
+
 def load_reproduce_checkpoint(run_dir: str | Path, seed: int, num_classes: int,
                               checkpoint: str | None = None,
-                              device: torch.device | None = None) -> tuple[HashingNet, dict]:
+                              device: torch.device | None = None, weights: str = "kept",
+                              ) -> tuple[HashingNet, dict]:
     """The hashing net of the epoch a `dshgan reproduce` unit kept, and the raw checkpoint
     (with the file it came from as ``state["path"]``).
 
     Why: reproduce keeps one checkpoint per trained unit under ``RUN_DIR/seedN/checkpoints``
     (self-training rounds aside); scripts that rescore a run on validation start from it.
-    ``checkpoint`` names the file when the folder holds more than one.
+    ``checkpoint`` names the file when the folder holds more than one. ``weights`` picks which:
+    "kept" (the epoch validation chose: what the run evaluates), "last" (the raw weights after
+    the last epoch) or "last-average" (the weight average after it, for runs that kept one).
     """
+    if weights not in CHECKPOINT_WEIGHTS:
+        raise ValueError(f"weights must be one of {CHECKPOINT_WEIGHTS}, got {weights!r}")
     from dshgan.train.stage2_hashing import build_hashing_net
 
     run_dir = Path(run_dir)
@@ -84,5 +92,13 @@ def load_reproduce_checkpoint(run_dir: str | Path, seed: int, num_classes: int,
     state["path"] = str(path)
     config = load_config(run_dir / "config.yaml")
     net = build_hashing_net(config.hashing, list(state["bits"]), num_classes)
-    net.load_state_dict(state["best_state"] or state["net"])
+    if weights == "last-average":
+        if state.get("weight_average") is None:
+            raise ValueError(f"{path} kept no weight average (weight_average_decay was 0)")
+        chosen = state["weight_average"]["shadow"]
+    elif weights == "last":
+        chosen = state["net"]
+    else:
+        chosen = state["best_state"] or state["net"]
+    net.load_state_dict(chosen)
     return net.eval(), state

@@ -21,7 +21,7 @@ from dshgan.config import RunConfig, load_config, save_config
 from dshgan.experiment import baseline_codes, baseline_features, replace_config
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
-from dshgan.train.loop import resolve_device, seed_everything, setup_logging
+from dshgan.train.loop import logger, resolve_device, seed_everything, setup_logging
 from dshgan.train.self_training import self_train
 from dshgan.train.stage1_gan import train_gan
 from dshgan.train.stage2_hashing import encode_images, train_hashing
@@ -86,11 +86,17 @@ def reproduce(
     dataset=None,
     protocol=None,
     rows: tuple[str, ...] | None = None,
+    validation_only: bool = False,
 ) -> dict:
     """Run (or continue) the whole table; returns the aggregated results dict.
 
     ``rows`` (method names as in the table, e.g. "generator frozen", "DPSH") limits what is
     trained in this invocation; rows finished earlier in ``out_dir`` are reported all the same.
+    ``validation_only`` trains the main method's nets (checkpointed, validation logged) and stops
+    there: no query or database image is encoded, no ablation, baseline or self-training round
+    runs, and the empty dict is returned. Why: configurations are compared on validation
+    (scripts/compare_validation.py) before the test queries are touched; the same command
+    without it later resumes from the finished checkpoints and evaluates.
     """
     from dshgan.data import get_protocol, load_dataset, make_split, write_split
 
@@ -121,7 +127,7 @@ def reproduce(
         write_split(split, dataset, seed_dir / "split")
         data = _SplitData(dataset, split)
 
-        run_ablations = ablations and seed == seeds[0]
+        run_ablations = ablations and seed == seeds[0] and not validation_only
         generator, stage1_s = None, 0.0
         if config.hashing.use_synthetic or run_ablations:  # real-triplet runs need no GAN
             t0 = time.perf_counter()
@@ -160,6 +166,8 @@ def reproduce(
                     progress=progress, unlabelled_images=(
                         dataset.images[split.unlabelled] if cfg.hashing.consistency_weight > 0
                         else None))
+                if validation_only:
+                    continue  # checkpointed and validated; nothing touches the queries
                 extra = {"stage1_s": round(stage1_s, 1), "shared_trunk": len(group_bits) > 1}
                 if any(done.done(n) is None for n in plain_names.values()):
                     train_s = time.perf_counter() - t0
@@ -186,10 +194,14 @@ def reproduce(
                     if (result := done.done(n)) is not None:
                         units[f"{seed}/{n}"] = result | {"method": row, "bits": b, "seed": seed}
 
-        if baselines and seed == seeds[0]:
+        if baselines and seed == seeds[0] and not validation_only:
             for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
                                               progress, rows).items():
                 units[f"{seed}/{key}"] = result
+    if validation_only:
+        logger.info("validation only: %s trained in %.1f min; compare runs with "
+                    "scripts/compare_validation.py", out, (time.perf_counter() - t_start) / 60)
+        return {}
     results = aggregate(units, protocol_name, config, time.perf_counter() - t_start)
     write_outputs(out, results)
     return results

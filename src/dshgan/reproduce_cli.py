@@ -30,6 +30,10 @@ def add_reproduce_parser(sub) -> None:
                    help="train only these rows (e.g. \"generator frozen\" DPSH); rows finished "
                         "earlier in --out are still reported")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--validation-only", action="store_true",
+                   help="train the main method's nets and log validation, then stop without "
+                        "touching the test queries (compare runs with "
+                        "scripts/compare_validation.py); rerun without it to evaluate")
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
@@ -54,7 +58,11 @@ def run_reproduce(args: argparse.Namespace) -> int:
                         bits=tuple(args.bits), device=args.device, quick=args.quick,
                         ablations=not args.no_ablations, baselines=not args.no_baselines,
                         progress=not args.no_progress, config=config,
-                        rows=tuple(args.rows) if args.rows else None)
+                        rows=tuple(args.rows) if args.rows else None,
+                        validation_only=args.validation_only)
+    if args.validation_only:
+        print(f"validation only: checkpoints and validation logs in {out}/")
+        return 0
     print(Path(out, "results.md").read_text())
     print(f"wall time {results['wall_s'] / 60:.1f} min; results in {out}/")
     return 0

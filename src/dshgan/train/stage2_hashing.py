@@ -6,6 +6,8 @@ generator minimises  triplet - adversarial + classification, i.e. it makes tripl
 informative, look real to the adversary stream, and stay recognisable as their labels. Both
 updates use one forward pass (simultaneous gradient steps). Switches turn parts off for ablations.
 The epoch kept is the one with the best mAP of the validation split (never the test queries).
+With ``weight_average_decay`` > 0 the moving average of the weights is what is validated and
+kept; the raw weights' leave-one-out view is logged beside it for comparison.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from dshgan.train.loop import (
     to_tensor_images,
 )
 from dshgan.train.triplets import sample_disjoint_labels, sample_matching
+from dshgan.train.weight_average import WeightAverage
+
+LABELLED_AUGMENTATIONS = {"weak": augment, "strong": strong_augment}
 
 
 @torch.no_grad()
@@ -168,6 +173,10 @@ def train_hashing(
         raise ValueError(f"consistency_threshold must be in (0, 1] and consistency_batch_size "
                          f">= 1, got {cfg.consistency_threshold} and "
                          f"{cfg.consistency_batch_size}")
+    if cfg.labelled_augment not in LABELLED_AUGMENTATIONS:
+        raise ValueError(f"labelled_augment must be one of {sorted(LABELLED_AUGMENTATIONS)}, "
+                         f"got {cfg.labelled_augment!r}")
+    augment_labelled = LABELLED_AUGMENTATIONS[cfg.labelled_augment]
     checkpoint_path = Path(checkpoint_path)
     num_classes = train_labels.shape[1]
     net = build_hashing_net(cfg, bits, num_classes).to(device)
@@ -187,6 +196,7 @@ def train_hashing(
     opt_g = (torch.optim.Adam(generator.parameters(), lr=cfg.generator_lr, betas=(0.5, 0.999))
              if update_generator else None)
     triplet_loss = TripletRankingLoss(cfg.margin)
+    average = WeightAverage(net, cfg.weight_average_decay) if cfg.weight_average_decay else None
     batches = torch.Generator().manual_seed(seed + 1)
     history: dict = {"loss": [], "triplet": [], "adversarial": [], "classification": [],
                      "generator": [], "val_map": [], "val_map_loo": [], "consistency": [],
@@ -205,6 +215,11 @@ def train_hashing(
         history, epoch = state["history"], state["epoch"]
         best_score, best_state = state["best_score"], state["best_state"]
         set_rng_state(state["rng"], batches)
+        if average is not None:
+            if state.get("weight_average") is None:
+                raise ValueError(f"{checkpoint_path} was trained without a weight average; "
+                                 "resume it with weight_average_decay: 0 or use a new --out")
+            average.load_state_dict(state["weight_average"])
         logger.info("stage 2 %s: resumed at epoch %d/%d", bits, epoch, cfg.epochs)
 
     labels_t = torch.from_numpy(train_labels).float()
@@ -222,7 +237,7 @@ def train_hashing(
             y = labels_t[idx].to(device)
             x = to_tensor_images(train_images[idx.numpy()], device)
             if cfg.augment:
-                x = augment(x, batches)
+                x = augment_labelled(x, batches)
             if cfg.use_synthetic:
                 y_neg = sample_disjoint_labels(y.cpu(), labels_t, batches).to(device)
                 z = torch.randn(2 * len(idx), noise_dim, generator=batches).to(device)
@@ -243,7 +258,7 @@ def train_hashing(
                 x_pos = to_tensor_images(train_images[pos_rows.numpy()], device)
                 x_neg = to_tensor_images(train_images[neg_rows.numpy()], device)
                 if cfg.augment:
-                    x_pos, x_neg = augment(x_pos, batches), augment(x_neg, batches)
+                    x_pos, x_neg = augment_labelled(x_pos, batches), augment_labelled(x_neg, batches)
 
             out = net(torch.cat([x, x_pos, x_neg]))
             n = len(idx)
@@ -287,6 +302,8 @@ def train_hashing(
                 p.grad = g
             opt_net.step()
             schedule.step()
+            if average is not None:
+                average.update(net)
 
             history["loss"].append(net_loss.item())
             history["triplet"].append(trip.item())
@@ -297,12 +314,19 @@ def train_hashing(
             bar.set_postfix(loss=f"{net_loss.item():.3f}", trip=f"{trip.item():.3f}")
 
         epoch += 1
-        val, loo = (validation_maps(net, *val_database, val_images, val_labels, device)
+        kept = average.shadow if average is not None else net
+        val, loo = (validation_maps(kept, *val_database, val_images, val_labels, device)
                     if len(val_images) else ({b: 0.0 for b in bits}, {b: 0.0 for b in bits}))
-        logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s", bits, epoch,
+        logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s%s", bits, epoch,
                     cfg.epochs, {b: round(v, 4) for b, v in val.items()},
-                    {b: round(v, 4) for b, v in loo.items()})
-        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state, loo)
+                    {b: round(v, 4) for b, v in loo.items()},
+                    " (weight average)" if average is not None else "")
+        if average is not None and len(val_images):
+            raw = validation_map_leave_one_out(net, val_images, val_labels, device)
+            history.setdefault("val_map_loo_raw", []).append({str(b): v for b, v in raw.items()})
+            logger.info("stage 2 %s: epoch %d/%d raw weights leave-one-out %s", bits, epoch,
+                        cfg.epochs, {b: round(v, 4) for b, v in raw.items()})
+        best_score, best_state = track_best_epoch(kept, val, history, best_score, best_state, loo)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt_net": opt_net.state_dict(),
             "schedule": schedule.state_dict(),
@@ -310,6 +334,7 @@ def train_hashing(
             "opt_g": opt_g.state_dict() if opt_g is not None else None,
             "epoch": epoch, "history": history, "best_score": best_score,
             "best_state": best_state, "rng": rng_state(batches), "bits": bits,
+            "weight_average": average.state_dict() if average is not None else None,
         })
     bar.close()
     if best_state is not None:
