@@ -50,3 +50,24 @@ def test_missing_and_ambiguous_checkpoints(finished_run, tmp_path):
         load_reproduce_checkpoint(copy, 0, dataset.num_classes)
     net, _ = load_reproduce_checkpoint(copy, 0, dataset.num_classes, checkpoint="other.pt")
     assert sorted(net.bits) == [12, 48]
+
+
+def test_last_and_last_average_weights(finished_run, tmp_path):
+    out, dataset, _ = finished_run
+    _, state = load_reproduce_checkpoint(out, 0, dataset.num_classes)
+    last, _ = load_reproduce_checkpoint(out, 0, dataset.num_classes, weights="last")
+    for k, v in last.state_dict().items():
+        assert torch.equal(v, state["net"][k]), k
+    with pytest.raises(ValueError, match="kept no weight average"):
+        load_reproduce_checkpoint(out, 0, dataset.num_classes, weights="last-average")
+    with pytest.raises(ValueError, match="weights must be one of"):
+        load_reproduce_checkpoint(out, 0, dataset.num_classes, weights="best")
+    averaged = tmp_path / "averaged"
+    reproduce("cifar10", averaged, bits=(12, 48), progress=False,
+              config=tiny(use_synthetic=False, use_adversary_stream=False,
+                          weight_average_decay=0.9), dataset=dataset,
+              protocol=single_label_protocol(), validation_only=True)
+    net, state = load_reproduce_checkpoint(averaged, 0, dataset.num_classes,
+                                           weights="last-average")
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, state["weight_average"]["shadow"][k]), k

@@ -79,6 +79,55 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
         assert torch.equal(a, b), name
 
 
+def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    images, labels = data()
+    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
+    c = cfg(use_synthetic=False, weight_average_decay=0.5, labelled_augment="strong", epochs=3)
+    torch.manual_seed(0)
+    ref, history = train_hashing(c, [8], None, *args, tmp_path / "ref.pt", progress=False)
+    assert len(history["val_map_loo_raw"]) == len(history["val_map"]) == 3
+    state = torch.load(tmp_path / "ref.pt", weights_only=False)
+    assert state["weight_average"]["updates"] == 3 * 3
+    # what validation scored and kept is the average, not the raw weights
+    kept_epoch = history["best_epoch"]
+    loo = validation_map_leave_one_out(ref, images[24:], labels[24:], CPU)
+    assert history["val_map_loo"][kept_epoch]["8"] == pytest.approx(loo[8], abs=1e-12)
+
+    real_save = stage2_hashing.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        train_hashing(c, [8], None, *args, tmp_path / "run.pt", progress=False)
+    monkeypatch.setattr(stage2_hashing, "save_checkpoint", real_save)
+    net, _ = train_hashing(c, [8], None, *args, tmp_path / "run.pt", progress=False)
+    resumed = torch.load(tmp_path / "run.pt", weights_only=False)
+    for k, v in state["weight_average"]["shadow"].items():
+        assert torch.equal(resumed["weight_average"]["shadow"][k], v), k
+    for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), name
+
+    # a run killed without the average cannot be resumed with one (its start is lost)
+    monkeypatch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_hashing(cfg(use_synthetic=False, epochs=3), [8], None, *args,
+                      tmp_path / "plain.pt", progress=False)
+    monkeypatch.setattr(stage2_hashing, "save_checkpoint", real_save)
+    with pytest.raises(ValueError, match="without a weight average"):
+        train_hashing(c, [8], None, *args, tmp_path / "plain.pt", progress=False)
+
+
+def test_unknown_labelled_augmentation_is_refused(tmp_path):
+    images, labels = data()
+    with pytest.raises(ValueError, match="labelled_augment must be one of"):
+        train_hashing(cfg(use_synthetic=False, labelled_augment="heavy"), [8], None, images,
+                      labels, images, labels, False, CPU, tmp_path / "x.pt", progress=False)
+
+
 def test_synthetic_triplets_need_a_generator(tmp_path):
     images, labels = data()
     with pytest.raises(ValueError, match="generator"):
