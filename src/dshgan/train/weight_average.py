@@ -4,7 +4,8 @@ Why: with 5,000 labels the validation mAP still moves by about 0.01 from one lat
 next (docs/results.md, seventh run); an average of the recent weights is a smoother, often
 better-generalising model at no training cost (Polyak and Juditsky, 1992; the "EMA" of
 mean-teacher and FixMatch). The average is what gets validated, kept and evaluated; the
-optimiser still steps the raw weights.
+optimiser still steps the raw weights. Measured (docs/results.md, ninth run): well ahead of the
+raw weights mid-schedule, level with them once the one-cycle learning rate has annealed.
 
 Early on, the effective decay is ``min(decay, (1 + t) / (10 + t))`` after ``t`` updates, so the
 average is not dominated by the ImageNet initialisation it starts from. Integer buffers (batch
