@@ -54,23 +54,29 @@ def test_every_variant_trains_and_keeps_the_best_validation_epoch(tmp_path, swit
                      and not switches.get("freeze_generator", False))
 
 
-def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
-    images, labels = data()
-    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
-    torch.manual_seed(0)
-    ref, _ = train_hashing(cfg(), [8], generator(), *args, tmp_path / "ref.pt", progress=False)
-
+def kill_after_first_checkpoint(train):
+    """Run ``train()`` as if the process were killed right after its first checkpoint."""
     real_save = stage2_hashing.save_checkpoint
 
     def save_then_die(path, state):
         real_save(path, state)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            train()
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    images, labels = data()
+    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
     torch.manual_seed(0)
-    with pytest.raises(KeyboardInterrupt):
-        train_hashing(cfg(), [8], generator(), *args, tmp_path / "run.pt", progress=False)
-    monkeypatch.setattr(stage2_hashing, "save_checkpoint", real_save)
+    ref, _ = train_hashing(cfg(), [8], generator(), *args, tmp_path / "ref.pt", progress=False)
+
+    torch.manual_seed(0)
+    kill_after_first_checkpoint(lambda: train_hashing(cfg(), [8], generator(), *args,
+                                                      tmp_path / "run.pt", progress=False))
     torch.manual_seed(99)
     net, history = train_hashing(cfg(), [8], generator(), *args, tmp_path / "run.pt",
                                  progress=False)
@@ -79,7 +85,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
         assert torch.equal(a, b), name
 
 
-def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path, monkeypatch):
+def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
     images, labels = data()
     args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
     c = cfg(use_synthetic=False, weight_average_decay=0.5, labelled_augment="strong", epochs=3)
@@ -93,17 +99,9 @@ def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path, monkey
     loo = validation_map_leave_one_out(ref, images[24:], labels[24:], CPU)
     assert history["val_map_loo"][kept_epoch]["8"] == pytest.approx(loo[8], abs=1e-12)
 
-    real_save = stage2_hashing.save_checkpoint
-
-    def save_then_die(path, state):
-        real_save(path, state)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
     torch.manual_seed(0)
-    with pytest.raises(KeyboardInterrupt):
-        train_hashing(c, [8], None, *args, tmp_path / "run.pt", progress=False)
-    monkeypatch.setattr(stage2_hashing, "save_checkpoint", real_save)
+    kill_after_first_checkpoint(
+        lambda: train_hashing(c, [8], None, *args, tmp_path / "run.pt", progress=False))
     net, _ = train_hashing(c, [8], None, *args, tmp_path / "run.pt", progress=False)
     resumed = torch.load(tmp_path / "run.pt", weights_only=False)
     for k, v in state["weight_average"]["shadow"].items():
@@ -112,11 +110,9 @@ def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path, monkey
         assert torch.equal(a, b), name
 
     # a run killed without the average cannot be resumed with one (its start is lost)
-    monkeypatch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        train_hashing(cfg(use_synthetic=False, epochs=3), [8], None, *args,
-                      tmp_path / "plain.pt", progress=False)
-    monkeypatch.setattr(stage2_hashing, "save_checkpoint", real_save)
+    kill_after_first_checkpoint(lambda: train_hashing(
+        cfg(use_synthetic=False, epochs=3), [8], None, *args, tmp_path / "plain.pt",
+        progress=False))
     with pytest.raises(ValueError, match="without a weight average"):
         train_hashing(c, [8], None, *args, tmp_path / "plain.pt", progress=False)
 
