@@ -46,6 +46,9 @@ class HashingConfig:
     epochs: int = 12
     batch_size: int = 64
     lr: float = 1e-3
+    # The pretrained trunk's peak LR is lr * backbone_lr_scale (heads keep lr): a gentler step for
+    # ImageNet weights than for fresh heads, the usual discriminative fine-tuning (ours).
+    backbone_lr_scale: float = 1.0
     weight_decay: float = 5e-4
     generator_lr: float = 5e-5
     margin: float = 1.0

@@ -146,3 +146,31 @@ def test_flip_average_thresholds_the_mean_of_an_image_and_its_mirror():
     again = encode_images(net, images[:, :, ::-1].copy(), CPU, flip_average=True)
     np.testing.assert_array_equal(again[16], got[16])
     assert not torch.allclose(plain[16], mirrored[16])  # the net does see the mirror differently
+
+
+def test_backbone_lr_scale_zero_leaves_the_trunk_and_trains_the_heads(tmp_path):
+    images, labels = data()
+    torch.manual_seed(0)
+    c = cfg(use_synthetic=False, backbone_lr_scale=0.0, epochs=1)
+    before = stage2_hashing.build_hashing_net(c, [8], 4).state_dict()
+    torch.manual_seed(0)
+    net, _ = train_hashing(c, [8], None, images[:24], labels[:24], images[24:], labels[24:],
+                           False, CPU, tmp_path / "s2.pt", progress=False)
+    after = net.state_dict()
+    trunk = {f"backbone.{name}" for name, _ in net.backbone.named_parameters()}
+    assert trunk and all(torch.equal(before[k], after[k]) for k in trunk)
+    assert not torch.equal(before["hash_heads.8.weight"], after["hash_heads.8.weight"])
+
+
+def test_backbone_lr_scale_sets_the_trunk_peak_rate():
+    c = cfg(backbone_lr_scale=0.25, lr=0.004)
+    net = stage2_hashing.build_hashing_net(c, [8], 4)
+    groups, peaks = stage2_hashing.optimiser_groups(net, c)
+    trunk = {id(p) for p in net.backbone.parameters()}
+    assert peaks == [0.001, 0.004]
+    assert all(id(p) in trunk for p in groups[0]["params"])
+    assert not any(id(p) in trunk for p in groups[1]["params"])
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(net.parameters()))
+    assert len(stage2_hashing.optimiser_groups(net, cfg())[0]) == 1
+    with pytest.raises(ValueError, match="backbone_lr_scale"):
+        stage2_hashing.optimiser_groups(net, cfg(backbone_lr_scale=-1.0))

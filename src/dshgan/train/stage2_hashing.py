@@ -140,6 +140,25 @@ def build_hashing_net(cfg: HashingConfig, bits: list[int], num_classes: int) -> 
     return HashingNet(cfg.backbone, bits, num_classes, backbone_kwargs=dict(cfg.backbone_kwargs))
 
 
+def optimiser_groups(net: HashingNet, cfg: HashingConfig) -> tuple[list[dict], list[float]]:
+    """The trainable parameters as optimiser groups, and each group's peak learning rate.
+
+    With ``backbone_lr_scale`` 1 there is one group (as checkpoints from before the option
+    expect); otherwise the trunk's parameters get ``lr * backbone_lr_scale`` and the streams'
+    heads ``lr``: fresh heads need large steps, pretrained weights are easily pushed too far
+    from what ImageNet taught them when only a few thousand labels pull on them.
+    """
+    if cfg.backbone_lr_scale < 0:
+        raise ValueError(f"backbone_lr_scale must be >= 0, got {cfg.backbone_lr_scale}")
+    trunk = {id(p) for p in net.backbone.parameters()}
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    if cfg.backbone_lr_scale == 1.0:
+        return [{"params": trainable}], [cfg.lr]
+    groups = [{"params": [p for p in trainable if id(p) in trunk]},
+              {"params": [p for p in trainable if id(p) not in trunk]}]
+    return groups, [cfg.lr * cfg.backbone_lr_scale, cfg.lr]
+
+
 def train_hashing(
     cfg: HashingConfig,
     bits: list[int],
@@ -182,11 +201,12 @@ def train_hashing(
     net = build_hashing_net(cfg, bits, num_classes).to(device)
     if init_state is not None:
         net.load_state_dict(init_state)
-    net_params = [p for p in net.parameters() if p.requires_grad]
-    opt_net = torch.optim.AdamW(net_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups, peak_lrs = optimiser_groups(net, cfg)
+    net_params = [p for g in groups for p in g["params"]]
+    opt_net = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(train_images) // cfg.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        opt_net, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15
+        opt_net, max_lr=peak_lrs, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15
     )
     update_generator = cfg.use_synthetic and not cfg.freeze_generator
     if generator is not None:
