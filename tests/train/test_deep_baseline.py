@@ -31,3 +31,23 @@ def test_unknown_method(tmp_path):
     with pytest.raises(ValueError, match="dpsh"):
         train_deep_baseline("hashnet", HashingConfig(), [8], None, None, None, None, CPU,
                             tmp_path / "x.pt")
+
+
+def test_backbone_lr_scale_applies_as_in_stage_2(tmp_path):
+    """A fair baseline gets the same trunk rate: with scale 0 its trunk does not move."""
+    from dshgan.train.stage2_hashing import build_hashing_net
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (36, 16, 16, 3), dtype=np.uint8)
+    labels = np.eye(3, dtype=np.uint8)[np.arange(36) % 3]
+    cfg = HashingConfig(epochs=1, batch_size=4, backbone_kwargs={"width": 4},
+                        backbone_lr_scale=0.0)
+    torch.manual_seed(0)
+    before = build_hashing_net(cfg, [8], 3).state_dict()
+    torch.manual_seed(0)
+    net, _ = train_deep_baseline("dpsh", cfg, [8], images[:30], labels[:30], images[30:],
+                                 labels[30:], CPU, tmp_path / "b.pt", progress=False)
+    after = net.state_dict()
+    trunk = [f"backbone.{name}" for name, _ in net.backbone.named_parameters()]
+    assert trunk and all(torch.equal(before[k], after[k]) for k in trunk)
+    assert not torch.equal(before["hash_heads.8.weight"], after["hash_heads.8.weight"])

@@ -31,6 +31,7 @@ from dshgan.train.loop import (
 from dshgan.train.stage2_hashing import (
     build_hashing_net,
     leave_one_out_at_best_epoch,
+    optimiser_groups,
     track_best_epoch,
     validation_maps,
 )
@@ -56,12 +57,13 @@ def train_deep_baseline(
     loss_fn = DEEP_BASELINES[method]()
     checkpoint_path = Path(checkpoint_path)
     net = build_hashing_net(cfg, bits, train_labels.shape[1]).to(device)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # The same parameter groups and peak rates as stage 2 (backbone_lr_scale), for a fair budget.
+    groups, peak_lrs = optimiser_groups(net, cfg)
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     batch_size = 3 * cfg.batch_size
     steps_per_epoch = max(1, len(train_images) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
+        opt, max_lr=peak_lrs, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
     batches = torch.Generator().manual_seed(seed + 2)
     history: dict = {"loss": [], "val_map": [], "val_map_loo": []}
     epoch, best_score, best_state = 0, -1.0, None
