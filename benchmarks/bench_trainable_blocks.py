@@ -4,7 +4,8 @@ Times forward + backward + an SGD step of the pretrained EfficientNet-Lite0 trun
 heads, no data loading) on random 32 px images upsampled inside the net, for several numbers of
 trainable blocks, and prints each one's ratio to the first in the list (the reference, measured
 in the same run). The ratio is what carries over to a stage-2 epoch; absolute seconds drift with
-the machine.
+the machine. It also times the frozen part alone (stem and frozen blocks, forward only) and prints
+its share of the step: what caching the frozen blocks' outputs could save at most.
 
     python benchmarks/bench_trainable_blocks.py --input-size 128 --batch 96 --blocks 8 12 16
 """
@@ -44,6 +45,34 @@ def seconds_per_step(trainable_blocks: int, input_size: int, batch: int, repeats
     return (time.perf_counter() - start) / repeats
 
 
+def seconds_frozen_prefix(trainable_blocks: int, input_size: int, batch: int,
+                          repeats: int) -> float:
+    """Forward of the stem and the frozen blocks only, as ``extract_features`` runs them."""
+    torch.manual_seed(0)
+    trunk = EfficientNetLite0(
+        pretrained=True, input_size=input_size, trainable_blocks=trainable_blocks
+    ).train()
+    net = trunk.net
+    frozen = len(net._blocks) - trainable_blocks
+    images = torch.rand(batch, 3, 32, 32) * 2 - 1
+
+    @torch.no_grad()
+    def prefix() -> None:
+        x = torch.nn.functional.interpolate(
+            images, size=input_size, mode="bilinear", align_corners=False
+        ).contiguous(memory_format=torch.channels_last)
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        for idx, block in enumerate(net._blocks[:frozen]):
+            rate = net._global_params.drop_connect_rate
+            x = block(x, drop_connect_rate=rate * idx / len(net._blocks) if rate else rate)
+
+    prefix()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        prefix()
+    return (time.perf_counter() - start) / repeats
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input-size", type=int, default=128)
@@ -54,12 +83,15 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     reference = None
-    print(f"| trainable blocks | s / step ({args.batch} images, {args.input_size} px) | ratio |")
-    print("| ---: | ---: | ---: |")
+    print(f"| trainable blocks | s / step ({args.batch} images, {args.input_size} px) | ratio "
+          "| frozen part's forward, s | its share of the step |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
     for blocks in args.blocks:
         seconds = seconds_per_step(blocks, args.input_size, args.batch, args.repeats)
+        frozen = seconds_frozen_prefix(blocks, args.input_size, args.batch, args.repeats)
         reference = reference or seconds
-        print(f"| {blocks} | {seconds:.2f} | {seconds / reference:.2f} |", flush=True)
+        print(f"| {blocks} | {seconds:.2f} | {seconds / reference:.2f} | {frozen:.2f} "
+              f"| {frozen / seconds:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

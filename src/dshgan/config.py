@@ -57,6 +57,10 @@ class HashingConfig:
     classification_weight: float = 1.0
     generator_adversarial: str = "non-saturating"
     augment: bool = True
+    # > 0: the trunk's frozen part runs once on this many augmented views of each labelled image
+    # and triplets draw from those (ours; train/prefix_cache.py); needs real triplets and a
+    # backbone with frozen blocks. 0: every use of an image is augmented and run afresh.
+    cached_views: int = 0
     # "weak": translation and flip; "strong" adds colour jitter and cutout (train/consistency.py's
     # strong_augment) to every labelled image of a triplet.
     labelled_augment: str = "weak"

@@ -53,3 +53,42 @@ def test_a_state_dict_moves_between_layouts_and_keeps_the_target_layout():
     w = fresh.net._conv_head.weight
     assert w.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(w, nchw.net._conv_head.weight)
+
+
+def test_prefix_then_suffix_is_the_whole_trunk():
+    torch.manual_seed(0)
+    net = EfficientNetLite0(pretrained=False, input_size=32, trainable_blocks=5)
+    x = torch.randn(4, 3, 32, 32)
+    for mode in (False, True):  # eval, and train with the same drop-connect masks
+        net.train(mode)
+        torch.manual_seed(1)
+        whole = net(x)
+        torch.manual_seed(1)
+        split = net.forward_suffix(net.forward_prefix(x))
+        assert torch.equal(whole, split)
+    # 16 - 5 = 11 frozen blocks end with stage 5: 112 channels at stride 16
+    assert net.forward_prefix(x).shape == (4, 112, 2, 2)
+
+
+def test_the_prefix_is_fixed_while_training():
+    # Frozen blocks keep ImageNet's batch-norm statistics, so a cached prefix stays valid.
+    torch.manual_seed(0)
+    net = EfficientNetLite0(pretrained=False, input_size=32, trainable_blocks=8).train()
+    x = torch.randn(4, 3, 32, 32)
+    before = net.forward_prefix(x)
+    net(torch.randn(8, 3, 32, 32))  # a training-mode forward updates only trainable BN stats
+    assert torch.equal(before, net.forward_prefix(x))
+    assert not before.requires_grad
+
+
+def test_prefix_needs_frozen_blocks():
+    import pytest
+
+    with pytest.raises(ValueError, match="trainable_blocks"):
+        EfficientNetLite0(pretrained=False, input_size=32).forward_prefix(torch.randn(1, 3, 32, 32))
+
+
+def test_frozen_layers_start_in_eval_mode():
+    net = EfficientNetLite0(pretrained=False, input_size=32, trainable_blocks=8)
+    assert not net.net._bn0.training and not net.net._blocks[7].training
+    assert net.net._blocks[8].training and net.training

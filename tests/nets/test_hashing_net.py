@@ -44,3 +44,16 @@ def test_resizes_to_the_backbone_resolution():
 def test_bad_bits():
     with pytest.raises(ValueError):
         HashingNet("small-cnn", [], 3)
+
+
+def test_forward_from_the_cached_prefix_is_forward():
+    torch.manual_seed(0)
+    net = HashingNet("efficientnet-lite0", [12], num_classes=3, hidden_dim=16,
+                     backbone_kwargs={"pretrained": False, "input_size": 32,
+                                      "trainable_blocks": 8}).eval()
+    x = torch.randn(2, 3, 16, 16)  # resized to 32 px on both paths
+    whole, split = net(x), net.forward_from_prefix(net.prefix(x))
+    assert torch.equal(whole.hash[12], split.hash[12])
+    assert torch.equal(whole.class_logits, split.class_logits)
+    with pytest.raises(ValueError, match="no frozen part"):
+        make().prefix(x)

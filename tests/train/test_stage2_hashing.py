@@ -174,3 +174,35 @@ def test_backbone_lr_scale_sets_the_trunk_peak_rate():
     assert len(stage2_hashing.optimiser_groups(net, cfg())[0]) == 1
     with pytest.raises(ValueError, match="backbone_lr_scale"):
         stage2_hashing.optimiser_groups(net, cfg(backbone_lr_scale=-1.0))
+
+
+def lite_cfg(**kw):
+    return cfg(**({"use_synthetic": False, "cached_views": 2, "backbone": "efficientnet-lite0",
+                   "backbone_kwargs": {"pretrained": False, "input_size": 32,
+                                       "trainable_blocks": 8}} | kw))
+
+
+def test_cached_views_train_and_resume_to_the_same_weights(tmp_path):
+    images, labels = data()
+    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
+    torch.manual_seed(0)
+    ref, history = train_hashing(lite_cfg(), [8], None, *args, tmp_path / "ref.pt",
+                                 progress=False)
+    assert len(history["loss"]) == 2 * 3 and all(np.isfinite(history["loss"]))
+    torch.manual_seed(0)
+    kill_after_first_checkpoint(lambda: train_hashing(lite_cfg(), [8], None, *args,
+                                                      tmp_path / "run.pt", progress=False))
+    torch.manual_seed(99)
+    net, _ = train_hashing(lite_cfg(), [8], None, *args, tmp_path / "run.pt", progress=False)
+    for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_cached_views_need_real_triplets_and_a_frozen_part(tmp_path):
+    images, labels = data()
+    args = (images, labels, images, labels, False, CPU, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="cached_views"):
+        train_hashing(lite_cfg(use_synthetic=True), [8], generator(), *args, progress=False)
+    with pytest.raises(ValueError, match="no frozen part"):
+        train_hashing(cfg(use_synthetic=False, cached_views=2), [8], None, *args,
+                      progress=False)

@@ -64,6 +64,8 @@ class EfficientNetLite0(nn.Module):
             for p in module.parameters():
                 p.requires_grad_(False)
         self._frozen = nn.ModuleList(frozen)
+        self.frozen_blocks = len(blocks) - trainable_blocks
+        self.train()  # frozen layers start in eval mode, not only after the first .train()
 
     def train(self, mode: bool = True) -> EfficientNetLite0:
         super().train(mode)
@@ -77,6 +79,36 @@ class EfficientNetLite0(nn.Module):
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return self.pool(self.net.extract_features(images)).flatten(1)
+
+    # The frozen part and the rest, for callers that cache the frozen part's output (a stage-2
+    # option, train/prefix_cache.py): at 128 px with 8 trainable blocks that part's forward is
+    # about half a training step (benchmarks/bench_trainable_blocks.py).
+
+    def forward_prefix(self, images: torch.Tensor) -> torch.Tensor:
+        """The stem and the frozen blocks: a fixed function of the image, so it can be cached."""
+        if not hasattr(self, "frozen_blocks"):
+            raise ValueError("forward_prefix needs frozen blocks: build with trainable_blocks set")
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        x = self.net._swish(self.net._bn0(self.net._conv_stem(images)))
+        for idx in range(self.frozen_blocks):
+            x = self._block(idx, x)
+        return x
+
+    def forward_suffix(self, prefix: torch.Tensor) -> torch.Tensor:
+        """The trainable blocks, head conv and pooling on ``forward_prefix``'s output."""
+        x = prefix.contiguous(memory_format=torch.channels_last) if self.channels_last else prefix
+        for idx in range(self.frozen_blocks, len(self.net._blocks)):
+            x = self._block(idx, x)
+        x = self.net._swish(self.net._bn1(self.net._conv_head(x)))
+        return self.pool(x).flatten(1)
+
+    def _block(self, idx: int, x: torch.Tensor) -> torch.Tensor:
+        # As EfficientNet.extract_features runs block idx (drop-connect grows with depth).
+        rate = self.net._global_params.drop_connect_rate
+        if rate:
+            rate *= float(idx) / len(self.net._blocks)
+        return self.net._blocks[idx](x, drop_connect_rate=rate)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.forward_features(images)

@@ -45,14 +45,29 @@ class HashingNet(nn.Module):
         self.hash_heads = nn.ModuleDict({str(b): nn.Linear(hidden_dim, b) for b in self.bits})
         self.class_head = nn.Linear(hidden_dim, num_classes)
 
-    def features(self, images: torch.Tensor) -> torch.Tensor:
+    def _resize(self, images: torch.Tensor) -> torch.Tensor:
         size = self.backbone.input_size
         if images.shape[-1] != size or images.shape[-2] != size:
             images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-        return self.shared(self.backbone.forward_features(images))
+        return images
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.shared(self.backbone.forward_features(self._resize(images)))
+
+    def prefix(self, images: torch.Tensor) -> torch.Tensor:
+        """The backbone's frozen part on resized images (only backbones with ``forward_prefix``)."""
+        if not hasattr(self.backbone, "forward_prefix"):
+            raise ValueError(f"backbone {type(self.backbone).__name__} has no frozen part to cache")
+        return self.backbone.forward_prefix(self._resize(images))
+
+    def forward_from_prefix(self, prefix: torch.Tensor) -> HashingOutput:
+        """``forward`` from ``prefix``'s output: what a cache of the frozen part feeds."""
+        return self._streams(self.shared(self.backbone.forward_suffix(prefix)))
 
     def forward(self, images: torch.Tensor) -> HashingOutput:
-        h = self.features(images)
+        return self._streams(self.features(images))
+
+    def _streams(self, h: torch.Tensor) -> HashingOutput:
         return HashingOutput(
             real_logit=self.adversary_head(h).squeeze(1),
             hash={b: torch.sigmoid(self.hash_heads[str(b)](h)) for b in self.bits},

@@ -35,6 +35,7 @@ from dshgan.train.loop import (
     set_rng_state,
     to_tensor_images,
 )
+from dshgan.train.prefix_cache import CachedViews
 from dshgan.train.triplets import sample_disjoint_labels, sample_matching
 from dshgan.train.weight_average import WeightAverage
 
@@ -159,6 +160,17 @@ def optimiser_groups(net: HashingNet, cfg: HashingConfig) -> tuple[list[dict], l
     return groups, [cfg.lr * cfg.backbone_lr_scale, cfg.lr]
 
 
+def real_triplet_rows(y: torch.Tensor, idx: torch.Tensor, labels: torch.Tensor,
+                      generator: torch.Generator
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each anchor, the row of a real labelled positive and negative; anchors lacking one
+    (rare, dense multi-label) sit out: returns (keep mask, positives, negatives of the kept)."""
+    pos_rows = sample_matching(y.cpu(), labels, True, generator, exclude=idx, allow_missing=True)
+    neg_rows = sample_matching(y.cpu(), labels, False, generator, allow_missing=True)
+    keep = (pos_rows >= 0) & (neg_rows >= 0)
+    return keep, pos_rows[keep], neg_rows[keep]
+
+
 def train_hashing(
     cfg: HashingConfig,
     bits: list[int],
@@ -196,6 +208,9 @@ def train_hashing(
         raise ValueError(f"labelled_augment must be one of {sorted(LABELLED_AUGMENTATIONS)}, "
                          f"got {cfg.labelled_augment!r}")
     augment_labelled = LABELLED_AUGMENTATIONS[cfg.labelled_augment]
+    if cfg.cached_views < 0 or (cfg.cached_views and cfg.use_synthetic):
+        raise ValueError(f"cached_views must be >= 0 and needs real triplets (use_synthetic: "
+                         f"false; synthetic images change every step), got {cfg.cached_views}")
     checkpoint_path = Path(checkpoint_path)
     num_classes = train_labels.shape[1]
     net = build_hashing_net(cfg, bits, num_classes).to(device)
@@ -242,6 +257,13 @@ def train_hashing(
             average.load_state_dict(state["weight_average"])
         logger.info("stage 2 %s: resumed at epoch %d/%d", bits, epoch, cfg.epochs)
 
+    views = None
+    if cfg.cached_views:
+        # Frozen weights never change, so the same seed rebuilds the same cache on resume.
+        views = CachedViews.build(
+            net, train_images, cfg.cached_views,
+            augment_labelled if cfg.augment else (lambda x, _: x),
+            torch.Generator().manual_seed(seed + 3), device, progress=progress)
     labels_t = torch.from_numpy(train_labels).float()
     if val_database is None:
         val_database = (train_images, train_labels)
@@ -255,32 +277,35 @@ def train_hashing(
         for s in range(steps_per_epoch):
             idx = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
             y = labels_t[idx].to(device)
-            x = to_tensor_images(train_images[idx.numpy()], device)
-            if cfg.augment:
-                x = augment_labelled(x, batches)
-            if cfg.use_synthetic:
-                y_neg = sample_disjoint_labels(y.cpu(), labels_t, batches).to(device)
-                z = torch.randn(2 * len(idx), noise_dim, generator=batches).to(device)
-                synthetic = generator(z, torch.cat([y, y_neg]))
-                x_pos, x_neg = synthetic[: len(idx)], synthetic[len(idx):]
-            else:
-                pos_rows = sample_matching(y.cpu(), labels_t, True, batches, exclude=idx,
-                                           allow_missing=True)
-                neg_rows = sample_matching(y.cpu(), labels_t, False, batches,
-                                           allow_missing=True)
-                # Anchors without a real positive or negative (rare, dense multi-label) sit out.
-                keep = ((pos_rows >= 0) & (neg_rows >= 0)).to(device)
+            if views is not None:
+                keep, pos_rows, neg_rows = real_triplet_rows(y, idx, labels_t, batches)
                 if not keep.any():
                     continue
-                x, y, idx = x[keep], y[keep], idx[keep.cpu()]
-                pos_rows, neg_rows = pos_rows[keep.cpu()], neg_rows[keep.cpu()]
-                y_neg = labels_t[neg_rows].to(device)
-                x_pos = to_tensor_images(train_images[pos_rows.numpy()], device)
-                x_neg = to_tensor_images(train_images[neg_rows.numpy()], device)
+                idx = idx[keep]
+                y, y_neg = labels_t[idx].to(device), labels_t[neg_rows].to(device)
+                out = net.forward_from_prefix(
+                    views.sample(torch.cat([idx, pos_rows, neg_rows]), batches))
+            else:
+                x = to_tensor_images(train_images[idx.numpy()], device)
                 if cfg.augment:
-                    x_pos, x_neg = augment_labelled(x_pos, batches), augment_labelled(x_neg, batches)
-
-            out = net(torch.cat([x, x_pos, x_neg]))
+                    x = augment_labelled(x, batches)
+                if cfg.use_synthetic:
+                    y_neg = sample_disjoint_labels(y.cpu(), labels_t, batches).to(device)
+                    z = torch.randn(2 * len(idx), noise_dim, generator=batches).to(device)
+                    synthetic = generator(z, torch.cat([y, y_neg]))
+                    x_pos, x_neg = synthetic[: len(idx)], synthetic[len(idx):]
+                else:
+                    keep, pos_rows, neg_rows = real_triplet_rows(y, idx, labels_t, batches)
+                    if not keep.any():
+                        continue
+                    x, y, idx = x[keep.to(device)], y[keep.to(device)], idx[keep]
+                    y_neg = labels_t[neg_rows].to(device)
+                    x_pos = to_tensor_images(train_images[pos_rows.numpy()], device)
+                    x_neg = to_tensor_images(train_images[neg_rows.numpy()], device)
+                    if cfg.augment:
+                        x_pos = augment_labelled(x_pos, batches)
+                        x_neg = augment_labelled(x_neg, batches)
+                out = net(torch.cat([x, x_pos, x_neg]))
             n = len(idx)
             trip = torch.stack([
                 triplet_loss(h[:n], h[n:2 * n], h[2 * n:]).loss for h in out.hash.values()
