@@ -6,6 +6,7 @@ from dshgan.config import HashingConfig
 from dshgan.nets import ConditionalGenerator, HashingNet
 from dshgan.train import stage2_hashing
 from dshgan.train.loop import to_tensor_images
+from dshgan.train.prefix_cache import CachedViews
 from dshgan.train.stage2_hashing import encode_images, train_hashing, validation_map_leave_one_out
 
 CPU = torch.device("cpu")
@@ -206,3 +207,50 @@ def test_cached_views_need_real_triplets_and_a_frozen_part(tmp_path):
     with pytest.raises(ValueError, match="no frozen part"):
         train_hashing(cfg(use_synthetic=False, cached_views=2), [8], None, *args,
                       progress=False)
+
+
+def lively_lite_net(c, bits, num_classes, build=stage2_hashing.build_hashing_net):
+    """An untrained Lite0 whose codes differ from image to image: the package's random
+    initialisation shrinks activations to about 1e-5, so every image would get the same code and
+    comparisons of codes could not fail. He-initialised convolutions keep them alive."""
+    net = build(c, bits, num_classes)
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight)
+    return net
+
+
+def test_encode_prefixes_gives_the_codes_of_encode_images():
+    images, _ = data()
+    torch.manual_seed(0)
+    net = lively_lite_net(lite_cfg(), [8, 16], 4)
+    assert net.has_frozen_part
+    prefixes = CachedViews.build(net, images, 1, lambda x, _: x, torch.Generator(), CPU,
+                                 batch_size=5).maps[0]
+    got = stage2_hashing.encode_prefixes(net, prefixes, batch_size=5)
+    want = encode_images(net, images, CPU, batch_size=5)
+    for b in (8, 16):
+        np.testing.assert_array_equal(got[b], want[b])
+    assert len({row.tobytes() for row in want[16]}) > 4  # codes differ, so the check can fail
+    assert net.training  # the mode is given back
+    assert not HashingNet("small-cnn", [8], 4, backbone_kwargs={"width": 4}).has_frozen_part
+
+
+def test_validation_pass_uses_the_cached_frozen_part_and_scores_the_same(tmp_path, monkeypatch):
+    images, labels = data()
+    uncached = stage2_hashing.validation_maps
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the validation pass re-ran the frozen part")
+
+    monkeypatch.setattr(stage2_hashing, "validation_maps", refuse)
+    monkeypatch.setattr(stage2_hashing, "build_hashing_net", lively_lite_net)
+    torch.manual_seed(0)
+    net, history = train_hashing(lite_cfg(cached_views=0, epochs=1), [8, 16], None,
+                                 images[:24], labels[:24], images[24:], labels[24:], False,
+                                 CPU, tmp_path / "s2.pt", progress=False)
+    val, loo = uncached(net, images[:24], labels[:24], images[24:], labels[24:], CPU)
+    assert history["val_map"] == [{str(b): v for b, v in val.items()}]
+    assert history["val_map_loo"] == [{str(b): v for b, v in loo.items()}]
+    codes = encode_images(net, images, CPU)[16]
+    assert len({row.tobytes() for row in codes}) > 4  # the scores depend on the images

@@ -54,6 +54,12 @@ class HashingNet(nn.Module):
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.shared(self.backbone.forward_features(self._resize(images)))
 
+    @property
+    def has_frozen_part(self) -> bool:
+        """Whether ``prefix`` applies: the backbone splits into a frozen part and the rest."""
+        return (hasattr(self.backbone, "forward_prefix")
+                and getattr(self.backbone, "frozen_blocks", None) is not None)
+
     def prefix(self, images: torch.Tensor) -> torch.Tensor:
         """The backbone's frozen part on resized images (only backbones with ``forward_prefix``)."""
         if not hasattr(self.backbone, "forward_prefix"):

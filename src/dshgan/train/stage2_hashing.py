@@ -53,15 +53,33 @@ def encode_images(
     test-time augmentation, at twice the cost; measured to gain about 0.002 validation mAP,
     docs/results.md, so it is off everywhere by default).
     """
+    def hashes():
+        for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress):
+            x = to_tensor_images(images[start:start + batch_size], device)
+            out = net(x).hash
+            if flip_average:
+                mirrored = net(x.flip(3)).hash
+                out = {b: (h + mirrored[b]) / 2 for b, h in out.items()}
+            yield out
+
+    return _threshold(net, hashes())
+
+
+@torch.no_grad()
+def encode_prefixes(net: HashingNet, prefixes: torch.Tensor, batch_size: int = 256
+                    ) -> dict[int, np.ndarray]:
+    """``encode_images`` from the frozen part's cached outputs (``net.prefix`` of the images,
+    computed in batches of the same size): the same codes, at about half the cost."""
+    return _threshold(net, (net.forward_from_prefix(prefixes[start:start + batch_size]).hash
+                            for start in range(0, len(prefixes), batch_size)))
+
+
+def _threshold(net: HashingNet, hash_batches) -> dict[int, np.ndarray]:
+    """Codes (hash output > 0.5) of every code length, with ``net`` in eval mode meanwhile."""
     was_training = net.training
     net.eval()
     out: dict[int, list[np.ndarray]] = {b: [] for b in net.bits}
-    for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress):
-        x = to_tensor_images(images[start:start + batch_size], device)
-        hashes = net(x).hash
-        if flip_average:
-            mirrored = net(x.flip(3)).hash
-            hashes = {b: (h + mirrored[b]) / 2 for b, h in hashes.items()}
+    for hashes in hash_batches:  # evaluated lazily, so in eval mode
         for b, h in hashes.items():
             out[b].append((h > 0.5).to(torch.uint8).cpu().numpy())
     net.train(was_training)
@@ -105,9 +123,20 @@ def validation_map_leave_one_out(net: HashingNet, val_images, val_labels, device
 def validation_maps(net: HashingNet, db_images, db_labels, val_images, val_labels, device
                     ) -> tuple[dict[int, float], dict[int, float]]:
     """Both views (against ``db``, and leave-one-out) from one encoding of the validation images."""
-    q = encode_images(net, val_images, device)
-    return (_map_against(q, val_labels, encode_images(net, db_images, device), db_labels),
-            _leave_one_out_map(q, val_labels))
+    return _both_views(encode_images(net, val_images, device), val_labels,
+                       encode_images(net, db_images, device), db_labels)
+
+
+def validation_maps_from_prefixes(net: HashingNet, db_prefixes, db_labels, val_prefixes,
+                                  val_labels) -> tuple[dict[int, float], dict[int, float]]:
+    """``validation_maps`` from the frozen part's cached outputs of both image sets."""
+    return _both_views(encode_prefixes(net, val_prefixes), val_labels,
+                       encode_prefixes(net, db_prefixes), db_labels)
+
+
+def _both_views(q: dict, q_labels, db: dict, db_labels
+                ) -> tuple[dict[int, float], dict[int, float]]:
+    return _map_against(q, q_labels, db, db_labels), _leave_one_out_map(q, q_labels)
 
 
 def leave_one_out_at_best_epoch(history: dict) -> float | None:
@@ -267,6 +296,14 @@ def train_hashing(
     labels_t = torch.from_numpy(train_labels).float()
     if val_database is None:
         val_database = (train_images, train_labels)
+    # Validation does not augment, so the frozen part of its images is computed once: exact, and
+    # about half of each epoch's validation pass. Not with a weight average, whose frozen
+    # weights may drift by rounding (d * w + (1 - d) * w need not be w).
+    val_prefixes = None
+    if average is None and len(val_images) and net.has_frozen_part:
+        val_prefixes = [CachedViews.build(net, images, 1, lambda x, _: x, torch.Generator(),
+                                          device, batch_size=256, progress=progress).maps[0]
+                        for images in (val_database[0], val_images)]
     noise_dim = generator.noise_dim if generator is not None else 0
     total = cfg.epochs * steps_per_epoch
     bar = tqdm(total=total, initial=epoch * steps_per_epoch, disable=not progress,
@@ -360,8 +397,13 @@ def train_hashing(
 
         epoch += 1
         kept = average.shadow if average is not None else net
-        val, loo = (validation_maps(kept, *val_database, val_images, val_labels, device)
-                    if len(val_images) else ({b: 0.0 for b in bits}, {b: 0.0 for b in bits}))
+        if val_prefixes is not None:
+            val, loo = validation_maps_from_prefixes(kept, val_prefixes[0], val_database[1],
+                                                     val_prefixes[1], val_labels)
+        elif len(val_images):
+            val, loo = validation_maps(kept, *val_database, val_images, val_labels, device)
+        else:
+            val, loo = {b: 0.0 for b in bits}, {b: 0.0 for b in bits}
         logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s%s", bits, epoch,
                     cfg.epochs, {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()},
