@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from dshgan.nets import HashingNet
+from dshgan.train.encoding import encode_images, encode_prefixes
 from dshgan.train.prefix_cache import CachedViews
-from dshgan.train.stage2_hashing import encode_images, encode_prefixes
 
 CPU = torch.device("cpu")
 

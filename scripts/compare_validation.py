@@ -31,7 +31,7 @@ def per_image_loo_ap(net, images, labels, bits: list[int], device,
                      flip_average: bool = False) -> np.ndarray:
     """Each validation image's leave-one-out AP, averaged over ``bits``."""
     from dshgan.metrics import leave_one_out_average_precisions
-    from dshgan.train.stage2_hashing import encode_images
+    from dshgan.train.encoding import encode_images
 
     codes = encode_images(net, images, device, flip_average=flip_average)
     return np.mean([leave_one_out_average_precisions(codes[b], labels) for b in bits], axis=0)

@@ -44,7 +44,7 @@ def main() -> int:
     from dshgan.config import load_config
     from dshgan.data import get_protocol, load_dataset, make_split
     from dshgan.model_io import load_reproduce_checkpoint
-    from dshgan.train.stage2_hashing import encode_images
+    from dshgan.train.encoding import encode_images
 
     config = load_config(args.runs[0] / "config.yaml")
     dataset = load_dataset(args.source, image_size=config.data.image_size)

@@ -128,8 +128,8 @@ def _encode(args: argparse.Namespace) -> int:
 
     from dshgan.data import load_dataset
     from dshgan.model_io import load_trained_model
+    from dshgan.train.encoding import encode_images
     from dshgan.train.loop import resolve_device
-    from dshgan.train.stage2_hashing import encode_images
 
     device = resolve_device(args.device)
     model = load_trained_model(args.run, device)

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from dshgan.config import RunConfig, config_to_dict, save_config
+from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.loop import logger, resolve_device, seed_everything, setup_logging
 from dshgan.train.self_training import train_hashing_self_trained
 from dshgan.train.stage1_gan import train_gan
-from dshgan.train.stage2_hashing import encode_images
 
 
 def load_data(config: RunConfig):
@@ -96,11 +96,12 @@ def run_experiment(
 
     t0 = time.perf_counter()
     query_codes, db_codes = {}, {}
+    # Nets of several code lengths share the frozen part of the trunk: its outputs are reused.
+    queries = FrozenPartOutputs(images[split.query])
+    database = FrozenPartOutputs(images[split.database])
     for net in {id(n): n for n in nets.values()}.values():
-        query_codes.update(encode_images(net, images[split.query], device, progress=progress,
-                                         desc="encode queries"))
-        db_codes.update(encode_images(net, images[split.database], device, progress=progress,
-                                      desc="encode database"))
+        query_codes.update(queries.codes(net, device, progress=progress, desc="encode queries"))
+        db_codes.update(database.codes(net, device, progress=progress, desc="encode database"))
     timing["encode_s"] = time.perf_counter() - t0
 
     from dshgan.metrics import evaluate

@@ -21,10 +21,11 @@ from dshgan.config import RunConfig, load_config, save_config
 from dshgan.experiment import baseline_codes, baseline_features, replace_config
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
+from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.loop import logger, resolve_device, seed_everything, setup_logging
 from dshgan.train.self_training import self_train
 from dshgan.train.stage1_gan import train_gan
-from dshgan.train.stage2_hashing import encode_images, train_hashing
+from dshgan.train.stage2_hashing import train_hashing
 
 # Cheapest first (no gradient through the trunk into G), so a run stopped early has most rows.
 ABLATIONS = {
@@ -214,6 +215,9 @@ class _SplitData:
         self.images = dataset.images
         self.train_x, self.train_y = dataset.images[split.train], dataset.labels[split.train]
         self.val_x, self.val_y = dataset.images[split.validation], dataset.labels[split.validation]
+        # Every row's net with the same frozen part reuses its outputs of these images.
+        self.query = FrozenPartOutputs(dataset.images[split.query])
+        self.database = FrozenPartOutputs(dataset.images[split.database])
 
 
 def _evaluate_codes(q_codes, db_codes, data: _SplitData) -> dict:
@@ -229,10 +233,8 @@ def _evaluate_codes(q_codes, db_codes, data: _SplitData) -> dict:
 
 def _evaluate_net(net, data: _SplitData, device, progress: bool) -> dict[int, dict]:
     """Metrics of every code length the net has; the database is encoded once for all."""
-    s = data.split
-    q = encode_images(net, data.images[s.query], device)
-    db = encode_images(net, data.images[s.database], device, progress=progress,
-                       desc="encode database")
+    q = data.query.codes(net, device)
+    db = data.database.codes(net, device, progress=progress, desc="encode database")
     return {b: _evaluate_codes(q[b], db[b], data) for b in net.bits}
 
 

@@ -4,7 +4,8 @@ import torch
 
 from dshgan.config import HashingConfig
 from dshgan.train.deep_baseline import train_deep_baseline
-from dshgan.train.stage2_hashing import encode_images, validation_map_leave_one_out
+from dshgan.train.encoding import encode_images
+from dshgan.train.stage2_hashing import validation_map_leave_one_out
 
 CPU = torch.device("cpu")
 

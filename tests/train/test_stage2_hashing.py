@@ -3,11 +3,10 @@ import pytest
 import torch
 
 from dshgan.config import HashingConfig
-from dshgan.nets import ConditionalGenerator, HashingNet
-from dshgan.train import stage2_hashing
-from dshgan.train.loop import to_tensor_images
-from dshgan.train.prefix_cache import CachedViews
-from dshgan.train.stage2_hashing import encode_images, train_hashing, validation_map_leave_one_out
+from dshgan.nets import ConditionalGenerator
+from dshgan.train import encoding, stage2_hashing
+from dshgan.train.encoding import encode_images
+from dshgan.train.stage2_hashing import train_hashing, validation_map_leave_one_out
 
 CPU = torch.device("cpu")
 
@@ -132,23 +131,6 @@ def test_synthetic_triplets_need_a_generator(tmp_path):
                       tmp_path / "x.pt", progress=False)
 
 
-def test_flip_average_thresholds_the_mean_of_an_image_and_its_mirror():
-    images, _ = data()
-    torch.manual_seed(0)
-    net = HashingNet("small-cnn", [8, 16], 4, backbone_kwargs={"width": 4}).eval()
-    got = encode_images(net, images, CPU, batch_size=7, flip_average=True)
-    with torch.no_grad():
-        x = to_tensor_images(images, CPU)
-        plain, mirrored = net(x).hash, net(x.flip(3)).hash
-    for b in (8, 16):
-        want = ((plain[b] + mirrored[b]) / 2 > 0.5).to(torch.uint8).numpy()
-        np.testing.assert_array_equal(got[b], want)
-    # so the codes are the same for an image and its mirror image
-    again = encode_images(net, images[:, :, ::-1].copy(), CPU, flip_average=True)
-    np.testing.assert_array_equal(again[16], got[16])
-    assert not torch.allclose(plain[16], mirrored[16])  # the net does see the mirror differently
-
-
 def test_backbone_lr_scale_zero_leaves_the_trunk_and_trains_the_heads(tmp_path):
     images, labels = data()
     torch.manual_seed(0)
@@ -209,47 +191,25 @@ def test_cached_views_need_real_triplets_and_a_frozen_part(tmp_path):
                       progress=False)
 
 
-def lively_lite_net(c, bits, num_classes, build=stage2_hashing.build_hashing_net):
-    """An untrained Lite0 whose codes differ from image to image: the package's random
-    initialisation shrinks activations to about 1e-5, so every image would get the same code and
-    comparisons of codes could not fail. He-initialised convolutions keep them alive."""
-    net = build(c, bits, num_classes)
-    for m in net.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight)
-    return net
-
-
-def test_encode_prefixes_gives_the_codes_of_encode_images():
-    images, _ = data()
-    torch.manual_seed(0)
-    net = lively_lite_net(lite_cfg(), [8, 16], 4)
-    assert net.has_frozen_part
-    prefixes = CachedViews.build(net, images, 1, lambda x, _: x, torch.Generator(), CPU,
-                                 batch_size=5).maps[0]
-    got = stage2_hashing.encode_prefixes(net, prefixes, batch_size=5)
-    want = encode_images(net, images, CPU, batch_size=5)
-    for b in (8, 16):
-        np.testing.assert_array_equal(got[b], want[b])
-    assert len({row.tobytes() for row in want[16]}) > 4  # codes differ, so the check can fail
-    assert net.training  # the mode is given back
-    assert not HashingNet("small-cnn", [8], 4, backbone_kwargs={"width": 4}).has_frozen_part
-
-
-def test_validation_pass_uses_the_cached_frozen_part_and_scores_the_same(tmp_path, monkeypatch):
+@pytest.mark.parametrize("average", [0.0, 0.9])
+def test_validation_pass_reuses_the_frozen_part_and_scores_the_same(tmp_path, monkeypatch,
+                                                                   lively_lite_net, average):
     images, labels = data()
-    uncached = stage2_hashing.validation_maps
 
     def refuse(*args, **kwargs):
         raise AssertionError("the validation pass re-ran the frozen part")
 
     monkeypatch.setattr(stage2_hashing, "validation_maps", refuse)
+    monkeypatch.setattr(encoding, "encode_images", refuse)
     monkeypatch.setattr(stage2_hashing, "build_hashing_net", lively_lite_net)
     torch.manual_seed(0)
-    net, history = train_hashing(lite_cfg(cached_views=0, epochs=1), [8, 16], None,
-                                 images[:24], labels[:24], images[24:], labels[24:], False,
-                                 CPU, tmp_path / "s2.pt", progress=False)
-    val, loo = uncached(net, images[:24], labels[:24], images[24:], labels[24:], CPU)
+    net, history = train_hashing(
+        lite_cfg(cached_views=0, epochs=1, weight_average_decay=average), [8, 16], None,
+        images[:24], labels[:24], images[24:], labels[24:], False, CPU, tmp_path / "s2.pt",
+        progress=False)
+    monkeypatch.undo()
+    val, loo = stage2_hashing.validation_maps(net, images[:24], labels[:24], images[24:],
+                                              labels[24:], CPU)
     assert history["val_map"] == [{str(b): v for b, v in val.items()}]
     assert history["val_map_loo"] == [{str(b): v for b, v in loo.items()}]
     codes = encode_images(net, images, CPU)[16]

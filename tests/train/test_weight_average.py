@@ -66,3 +66,20 @@ def test_bad_decays_are_refused():
     state = WeightAverage(small_net(), 0.9).state_dict()
     with pytest.raises(ValueError, match="decay 0.9"):
         WeightAverage(small_net(), 0.99).load_state_dict(state)
+
+
+def test_a_frozen_tensor_stays_bit_for_bit_the_same():
+    net = small_net()
+    net[0].weight.requires_grad_(False)  # frozen: the optimiser never moves it
+    frozen = net[0].weight.detach().clone()
+    average = WeightAverage(net, decay=0.997)
+    naive = frozen.clone()
+    for t in range(50):
+        with torch.no_grad():
+            net[0].bias.add_(1.0)
+        average.update(net)
+        d = min(0.997, (1 + t) / (10 + t))
+        naive.mul_(d).add_(frozen, alpha=1 - d)
+    assert torch.equal(average.shadow[0].weight, frozen)
+    assert not torch.equal(naive, frozen)  # averaging it would have rounded it away
+    assert not torch.equal(average.shadow[0].bias, net[0].bias)  # the rest is still averaged

@@ -95,6 +95,12 @@ class EfficientNetLite0(nn.Module):
             x = self._block(idx, x)
         return x
 
+    def frozen_state(self) -> dict[str, torch.Tensor]:
+        """The frozen part's weights and batch-norm statistics: what its output depends on."""
+        if not hasattr(self, "frozen_blocks"):
+            raise ValueError("frozen_state needs frozen blocks: build with trainable_blocks set")
+        return self._frozen.state_dict()
+
     def forward_suffix(self, prefix: torch.Tensor) -> torch.Tensor:
         """The trainable blocks, head conv and pooling on ``forward_prefix``'s output."""
         x = prefix.contiguous(memory_format=torch.channels_last) if self.channels_last else prefix

@@ -26,6 +26,7 @@ from dshgan.losses.triplet import TripletRankingLoss
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.consistency import consistency_term, strong_augment
+from dshgan.train.encoding import FrozenPartOutputs, encode_images
 from dshgan.train.loop import (
     augment,
     load_checkpoint,
@@ -40,50 +41,6 @@ from dshgan.train.triplets import sample_disjoint_labels, sample_matching
 from dshgan.train.weight_average import WeightAverage
 
 LABELLED_AUGMENTATIONS = {"weak": augment, "strong": strong_augment}
-
-
-@torch.no_grad()
-def encode_images(
-    net: HashingNet, images: np.ndarray, device: torch.device, batch_size: int = 256,
-    progress: bool = False, desc: str = "encode", flip_average: bool = False,
-) -> dict[int, np.ndarray]:
-    """{0,1} uint8 codes of every code length the net has, for uint8 images (n, H, W, 3).
-
-    ``flip_average`` thresholds the mean hash output of each image and its mirror image (a
-    test-time augmentation, at twice the cost; measured to gain about 0.002 validation mAP,
-    docs/results.md, so it is off everywhere by default).
-    """
-    def hashes():
-        for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress):
-            x = to_tensor_images(images[start:start + batch_size], device)
-            out = net(x).hash
-            if flip_average:
-                mirrored = net(x.flip(3)).hash
-                out = {b: (h + mirrored[b]) / 2 for b, h in out.items()}
-            yield out
-
-    return _threshold(net, hashes())
-
-
-@torch.no_grad()
-def encode_prefixes(net: HashingNet, prefixes: torch.Tensor, batch_size: int = 256
-                    ) -> dict[int, np.ndarray]:
-    """``encode_images`` from the frozen part's cached outputs (``net.prefix`` of the images,
-    computed in batches of the same size): the same codes, at about half the cost."""
-    return _threshold(net, (net.forward_from_prefix(prefixes[start:start + batch_size]).hash
-                            for start in range(0, len(prefixes), batch_size)))
-
-
-def _threshold(net: HashingNet, hash_batches) -> dict[int, np.ndarray]:
-    """Codes (hash output > 0.5) of every code length, with ``net`` in eval mode meanwhile."""
-    was_training = net.training
-    net.eval()
-    out: dict[int, list[np.ndarray]] = {b: [] for b in net.bits}
-    for hashes in hash_batches:  # evaluated lazily, so in eval mode
-        for b, h in hashes.items():
-            out[b].append((h > 0.5).to(torch.uint8).cpu().numpy())
-    net.train(was_training)
-    return {b: np.concatenate(v) if v else np.zeros((0, b), np.uint8) for b, v in out.items()}
 
 
 def _map_against(q: dict, q_labels, db: dict, db_labels) -> dict[int, float]:
@@ -125,13 +82,6 @@ def validation_maps(net: HashingNet, db_images, db_labels, val_images, val_label
     """Both views (against ``db``, and leave-one-out) from one encoding of the validation images."""
     return _both_views(encode_images(net, val_images, device), val_labels,
                        encode_images(net, db_images, device), db_labels)
-
-
-def validation_maps_from_prefixes(net: HashingNet, db_prefixes, db_labels, val_prefixes,
-                                  val_labels) -> tuple[dict[int, float], dict[int, float]]:
-    """``validation_maps`` from the frozen part's cached outputs of both image sets."""
-    return _both_views(encode_prefixes(net, val_prefixes), val_labels,
-                       encode_prefixes(net, db_prefixes), db_labels)
 
 
 def _both_views(q: dict, q_labels, db: dict, db_labels
@@ -296,14 +246,10 @@ def train_hashing(
     labels_t = torch.from_numpy(train_labels).float()
     if val_database is None:
         val_database = (train_images, train_labels)
-    # Validation does not augment, so the frozen part of its images is computed once: exact, and
-    # about half of each epoch's validation pass. Not with a weight average, whose frozen
-    # weights may drift by rounding (d * w + (1 - d) * w need not be w).
-    val_prefixes = None
-    if average is None and len(val_images) and net.has_frozen_part:
-        val_prefixes = [CachedViews.build(net, images, 1, lambda x, _: x, torch.Generator(),
-                                          device, batch_size=256, progress=progress).maps[0]
-                        for images in (val_database[0], val_images)]
+    # Validation does not augment, so the frozen part's outputs of its images are computed once
+    # (exact; about three quarters of each epoch's validation pass).
+    val_db_images, val_db_labels = val_database
+    frozen_db, frozen_val = FrozenPartOutputs(val_db_images), FrozenPartOutputs(val_images)
     noise_dim = generator.noise_dim if generator is not None else 0
     total = cfg.epochs * steps_per_epoch
     bar = tqdm(total=total, initial=epoch * steps_per_epoch, disable=not progress,
@@ -397,11 +343,9 @@ def train_hashing(
 
         epoch += 1
         kept = average.shadow if average is not None else net
-        if val_prefixes is not None:
-            val, loo = validation_maps_from_prefixes(kept, val_prefixes[0], val_database[1],
-                                                     val_prefixes[1], val_labels)
-        elif len(val_images):
-            val, loo = validation_maps(kept, *val_database, val_images, val_labels, device)
+        if len(val_images):
+            val, loo = _both_views(frozen_val.codes(kept, device), val_labels,
+                                   frozen_db.codes(kept, device), val_db_labels)
         else:
             val, loo = {b: 0.0 for b in bits}, {b: 0.0 for b in bits}
         logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s%s", bits, epoch,
@@ -409,7 +353,7 @@ def train_hashing(
                     {b: round(v, 4) for b, v in loo.items()},
                     " (weight average)" if average is not None else "")
         if average is not None and len(val_images):
-            raw = validation_map_leave_one_out(net, val_images, val_labels, device)
+            raw = _leave_one_out_map(frozen_val.codes(net, device), val_labels)
             history.setdefault("val_map_loo_raw", []).append({str(b): v for b, v in raw.items()})
             logger.info("stage 2 %s: epoch %d/%d raw weights leave-one-out %s", bits, epoch,
                         cfg.epochs, {b: round(v, 4) for b, v in raw.items()})

@@ -9,7 +9,8 @@ raw weights mid-schedule, level with them once the one-cycle learning rate has a
 
 Early on, the effective decay is ``min(decay, (1 + t) / (10 + t))`` after ``t`` updates, so the
 average is not dominated by the ImageNet initialisation it starts from. Integer buffers (batch
-norm's step counter) are copied, not averaged.
+norm's step counter) are copied, not averaged, and a tensor that equals its average (a frozen
+layer) is left as it is, so frozen layers stay bit for bit the same as the net's.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ class WeightAverage:
         live = net.state_dict()
         for name, average in self.shadow.state_dict().items():
             value = live[name].detach()
-            if average.dtype.is_floating_point:
-                average.mul_(d).add_(value.to(average.dtype), alpha=1.0 - d)
-            else:
+            if not average.dtype.is_floating_point:
                 average.copy_(value)
+            elif not torch.equal(average, value):  # d * w + (1 - d) * w can round away from w
+                average.mul_(d).add_(value.to(average.dtype), alpha=1.0 - d)
         self.updates += 1
 
     def state_dict(self) -> dict:
