@@ -52,3 +52,29 @@ def test_backbone_lr_scale_applies_as_in_stage_2(tmp_path):
     trunk = [f"backbone.{name}" for name, _ in net.backbone.named_parameters()]
     assert trunk and all(torch.equal(before[k], after[k]) for k in trunk)
     assert not torch.equal(before["hash_heads.8.weight"], after["hash_heads.8.weight"])
+
+
+def test_validation_pass_reuses_the_frozen_part_and_scores_the_same(tmp_path, monkeypatch,
+                                                                   lively_lite_net):
+    from dshgan.train import deep_baseline, encoding
+    from dshgan.train.stage2_hashing import validation_maps
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the validation pass re-ran the frozen part")
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (36, 16, 16, 3), dtype=np.uint8)
+    labels = np.eye(3, dtype=np.uint8)[np.arange(36) % 3]
+    cfg = HashingConfig(epochs=1, batch_size=4, backbone="efficientnet-lite0", backbone_kwargs={
+        "pretrained": False, "input_size": 32, "trainable_blocks": 8})
+    monkeypatch.setattr(encoding, "encode_images", refuse)
+    monkeypatch.setattr(deep_baseline, "build_hashing_net", lively_lite_net)
+    torch.manual_seed(0)
+    net, history = train_deep_baseline("dpsh", cfg, [8, 16], images[:30], labels[:30],
+                                       images[30:], labels[30:], CPU, tmp_path / "b.pt",
+                                       progress=False)
+    monkeypatch.undo()
+    val, loo = validation_maps(net, images[:30], labels[:30], images[30:], labels[30:], CPU)
+    assert history["val_map"] == [{str(b): v for b, v in val.items()}]
+    assert history["val_map_loo"] == [{str(b): v for b, v in loo.items()}]
+    assert len({row.tobytes() for row in encode_images(net, images, CPU)[16]}) > 4

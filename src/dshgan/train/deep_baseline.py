@@ -29,11 +29,11 @@ from dshgan.train.loop import (
     to_tensor_images,
 )
 from dshgan.train.stage2_hashing import (
+    ValidationPass,
     build_hashing_net,
     leave_one_out_at_best_epoch,
     optimiser_groups,
     track_best_epoch,
-    validation_maps,
 )
 
 DEEP_BASELINES = {"dpsh": DPSHLoss, "dtsh": DTSHLoss}
@@ -77,6 +77,7 @@ def train_deep_baseline(
         set_rng_state(state["rng"], batches)
 
     labels_t = torch.from_numpy(train_labels).float()
+    validate = ValidationPass(train_images, train_labels, val_images, val_labels)
     bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=epoch * steps_per_epoch,
                desc=f"{method.upper()} {'/'.join(map(str, bits))} bits", disable=not progress)
     while epoch < cfg.epochs:
@@ -98,8 +99,7 @@ def train_deep_baseline(
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
         epoch += 1
-        val, loo = validation_maps(net, train_images, train_labels, val_images, val_labels,
-                                   device)
+        val, loo = validate(net, device)
         logger.info("%s %s: epoch %d validation mAP %s, leave-one-out %s", method, bits, epoch,
                     {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()})

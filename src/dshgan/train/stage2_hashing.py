@@ -89,6 +89,26 @@ def _both_views(q: dict, q_labels, db: dict, db_labels
     return _map_against(q, q_labels, db, db_labels), _leave_one_out_map(q, q_labels)
 
 
+class ValidationPass:
+    """``validation_maps`` epoch after epoch on the same images, which are not augmented, so
+    the trunk's frozen part runs on them once (``FrozenPartOutputs``; the same numbers, and
+    about a quarter of the cost from the second pass on, ``benchmarks/bench_validation_pass.py``).
+    """
+
+    def __init__(self, db_images, db_labels, val_images, val_labels):
+        self.db, self.db_labels = FrozenPartOutputs(db_images), db_labels
+        self.val, self.val_labels = FrozenPartOutputs(val_images), val_labels
+
+    def __call__(self, net: HashingNet, device) -> tuple[dict[int, float], dict[int, float]]:
+        if not len(self.val_labels):
+            return {b: 0.0 for b in net.bits}, {b: 0.0 for b in net.bits}
+        return _both_views(self.val.codes(net, device), self.val_labels,
+                           self.db.codes(net, device), self.db_labels)
+
+    def leave_one_out(self, net: HashingNet, device) -> dict[int, float]:
+        return _leave_one_out_map(self.val.codes(net, device), self.val_labels)
+
+
 def leave_one_out_at_best_epoch(history: dict) -> float | None:
     """Mean leave-one-out validation mAP of the epoch ``track_best_epoch`` kept."""
     loo, best = history.get("val_map_loo") or [], history.get("best_epoch")
@@ -246,10 +266,7 @@ def train_hashing(
     labels_t = torch.from_numpy(train_labels).float()
     if val_database is None:
         val_database = (train_images, train_labels)
-    # Validation does not augment, so the frozen part's outputs of its images are computed once
-    # (exact; about three quarters of each epoch's validation pass).
-    val_db_images, val_db_labels = val_database
-    frozen_db, frozen_val = FrozenPartOutputs(val_db_images), FrozenPartOutputs(val_images)
+    validate = ValidationPass(*val_database, val_images, val_labels)
     noise_dim = generator.noise_dim if generator is not None else 0
     total = cfg.epochs * steps_per_epoch
     bar = tqdm(total=total, initial=epoch * steps_per_epoch, disable=not progress,
@@ -343,17 +360,13 @@ def train_hashing(
 
         epoch += 1
         kept = average.shadow if average is not None else net
-        if len(val_images):
-            val, loo = _both_views(frozen_val.codes(kept, device), val_labels,
-                                   frozen_db.codes(kept, device), val_db_labels)
-        else:
-            val, loo = {b: 0.0 for b in bits}, {b: 0.0 for b in bits}
+        val, loo = validate(kept, device)
         logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s%s", bits, epoch,
                     cfg.epochs, {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()},
                     " (weight average)" if average is not None else "")
         if average is not None and len(val_images):
-            raw = _leave_one_out_map(frozen_val.codes(net, device), val_labels)
+            raw = validate.leave_one_out(net, device)
             history.setdefault("val_map_loo_raw", []).append({str(b): v for b, v in raw.items()})
             logger.info("stage 2 %s: epoch %d/%d raw weights leave-one-out %s", bits, epoch,
                         cfg.epochs, {b: round(v, 4) for b, v in raw.items()})
