@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -6,6 +8,7 @@ from dshgan.config import HashingConfig
 from dshgan.nets import ConditionalGenerator
 from dshgan.train import encoding, stage2_hashing
 from dshgan.train.encoding import encode_images
+from dshgan.train.prefix_cache import CachedViews
 from dshgan.train.stage2_hashing import train_hashing, validation_map_leave_one_out
 
 CPU = torch.device("cpu")
@@ -68,9 +71,29 @@ def kill_after_first_checkpoint(train):
             train()
 
 
+def warm_up(c, generator_or_none, args, tmp_path):
+    """The first run in a process can round differently from later ones (fresh allocations,
+    so other vector alignments), and Adam turns that into visible steps; a throwaway run
+    first makes the reference run and the resumed run alike."""
+    torch.manual_seed(5)
+    train_hashing(replace(c, epochs=1), [8], generator_or_none, *args, tmp_path / "warm.pt",
+                  progress=False)
+
+
+def assert_same_last_weights(checkpoint_a, checkpoint_b):
+    """The last epoch's raw weights: the returned nets are the best epoch's, which may be an
+    epoch before the kill, so comparing them alone could miss a wrong resume."""
+    a = torch.load(checkpoint_a, weights_only=False)
+    b = torch.load(checkpoint_b, weights_only=False)
+    assert a["epoch"] == b["epoch"]
+    for name, value in a["net"].items():
+        assert torch.equal(value, b["net"][name]), name
+
+
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     images, labels = data()
     args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
+    warm_up(cfg(), generator(), args, tmp_path)
     torch.manual_seed(0)
     ref, _ = train_hashing(cfg(), [8], generator(), *args, tmp_path / "ref.pt", progress=False)
 
@@ -83,12 +106,14 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert len(history["val_map"]) == 2
     for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
         assert torch.equal(a, b), name
+    assert_same_last_weights(tmp_path / "ref.pt", tmp_path / "run.pt")
 
 
 def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
     images, labels = data()
     args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
     c = cfg(use_synthetic=False, weight_average_decay=0.5, labelled_augment="strong", epochs=3)
+    warm_up(c, None, args, tmp_path)
     torch.manual_seed(0)
     ref, history = train_hashing(c, [8], None, *args, tmp_path / "ref.pt", progress=False)
     assert len(history["val_map_loo_raw"]) == len(history["val_map"]) == 3
@@ -165,9 +190,12 @@ def lite_cfg(**kw):
                                        "trainable_blocks": 8}} | kw))
 
 
-def test_cached_views_train_and_resume_to_the_same_weights(tmp_path):
+def test_cached_views_train_and_resume_to_the_same_weights(tmp_path, monkeypatch,
+                                                          lively_lite_net):
     images, labels = data()
     args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
+    monkeypatch.setattr(stage2_hashing, "build_hashing_net", lively_lite_net)
+    warm_up(lite_cfg(), None, args, tmp_path)
     torch.manual_seed(0)
     ref, history = train_hashing(lite_cfg(), [8], None, *args, tmp_path / "ref.pt",
                                  progress=False)
@@ -179,6 +207,7 @@ def test_cached_views_train_and_resume_to_the_same_weights(tmp_path):
     net, _ = train_hashing(lite_cfg(), [8], None, *args, tmp_path / "run.pt", progress=False)
     for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
         assert torch.equal(a, b), name
+    assert_same_last_weights(tmp_path / "ref.pt", tmp_path / "run.pt")
 
 
 def test_cached_views_need_real_triplets_and_a_frozen_part(tmp_path):
@@ -214,3 +243,18 @@ def test_validation_pass_reuses_the_frozen_part_and_scores_the_same(tmp_path, mo
     assert history["val_map_loo"] == [{str(b): v for b, v in loo.items()}]
     codes = encode_images(net, images, CPU)[16]
     assert len({row.tobytes() for row in codes}) > 4  # the scores depend on the images
+
+
+def test_a_finished_cached_run_is_not_cached_again(tmp_path, monkeypatch):
+    images, labels = data()
+    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU, tmp_path / "s2.pt")
+    torch.manual_seed(0)
+    first, _ = train_hashing(lite_cfg(epochs=1), [8], None, *args, progress=False)
+
+    def refuse(*a, **k):
+        raise AssertionError("the cache was built again for a finished run")
+
+    monkeypatch.setattr(CachedViews, "build", refuse)
+    again, _ = train_hashing(lite_cfg(epochs=1), [8], None, *args, progress=False)
+    for (name, a), b in zip(again.state_dict().items(), first.state_dict().values()):
+        assert torch.equal(a, b), name

@@ -257,7 +257,7 @@ def train_hashing(
         logger.info("stage 2 %s: resumed at epoch %d/%d", bits, epoch, cfg.epochs)
 
     views = None
-    if cfg.cached_views:
+    if cfg.cached_views and epoch < cfg.epochs:  # a finished run needs no cache
         # Frozen weights never change, so the same seed rebuilds the same cache on resume.
         views = CachedViews.build(
             net, train_images, cfg.cached_views,
