@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -215,9 +216,16 @@ class _SplitData:
         self.images = dataset.images
         self.train_x, self.train_y = dataset.images[split.train], dataset.labels[split.train]
         self.val_x, self.val_y = dataset.images[split.validation], dataset.labels[split.validation]
-        # Every row's net with the same frozen part reuses its outputs of these images.
-        self.query = FrozenPartOutputs(dataset.images[split.query])
-        self.database = FrozenPartOutputs(dataset.images[split.database])
+
+    # Every row's net with the same frozen part reuses its outputs of these images; made on the
+    # first evaluation, so runs that evaluate nothing (--validation-only) copy no images.
+    @cached_property
+    def query(self) -> FrozenPartOutputs:
+        return FrozenPartOutputs(self.images[self.split.query])
+
+    @cached_property
+    def database(self) -> FrozenPartOutputs:
+        return FrozenPartOutputs(self.images[self.split.database])
 
 
 def _evaluate_codes(q_codes, db_codes, data: _SplitData) -> dict:

@@ -99,10 +99,11 @@ class FrozenPartOutputs:
             self.outputs = CachedViews.build(net, self.images, 1, lambda x, _: x,
                                              torch.Generator(), device, batch_size=BATCH_SIZE,
                                              progress=progress).maps[0]
-            self._owner = (net.backbone.input_size, _frozen_state(net))
+            self._owner = (net.backbone.input_size, {  # copies: the net may change later
+                k: v.detach().clone() for k, v in net.backbone.frozen_state().items()})
             return True
         size, weights = self._owner
-        mine = _frozen_state(net)
+        mine = net.backbone.frozen_state()
         return (net.backbone.input_size == size and mine.keys() == weights.keys()
                 and all(torch.equal(mine[k], weights[k]) for k in mine))
 
@@ -114,7 +115,3 @@ def _bytes_per_image(net: HashingNet, image: np.ndarray, device: torch.device) -
     net.train(was_training)
     return one.element_size() * one.numel()
 
-
-def _frozen_state(net: HashingNet) -> dict[str, torch.Tensor]:
-    """Copies of the frozen part's weights and batch-norm statistics."""
-    return {k: v.detach().clone() for k, v in net.backbone.frozen_state().items()}
