@@ -18,8 +18,26 @@ class DataConfig:
     source: str | None = None  # image folder/archive, CIFAR-10 python archive; None = bundled sample
     list_dir: str | None = None  # folder with list files (NUS-WIDE style), images under image_root
     image_root: str | None = None
+    # A registered protocol name (cifar10, nuswide21, demo, ...), or "auto": per-class counts
+    # sized from the smallest labelled class (data/split_sizes.py). The per-class fields below
+    # override the named protocol's values; an int is a count, a float in (0, 1) a share of
+    # each class's labelled images. query_per_class 0 trains without test queries (train-only).
     protocol: str = "demo"
-    image_size: int = 32
+    query_per_class: int | float | None = None
+    labelled_per_class: int | float | None = None
+    validation_per_class: int | float | None = None
+    labelled_in_database: bool | None = None
+    topk: int | None = None  # mAP cut-off; None keeps the protocol's
+    # Size (px) real images are decoded at for the hashing net; "auto": the trunk's input size,
+    # so a photo keeps the detail the trunk sees. The GAN has its own size (gan.image_size).
+    image_size: int | str = 32
+    # Multi-label sets: keep the N most frequent concepts, drop images left with none.
+    top_concepts: int | None = None
+    # An image that cannot be decoded: "skip" it (counted, listed in the run's bad_images.txt)
+    # or "fail" at once; a run stops when more than max_bad_fraction of the images are bad.
+    on_bad_image: str = "skip"
+    max_bad_fraction: float = 0.05
+    loader_workers: int | None = None  # decoding processes; None: one per CPU core
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,9 @@ class GANConfig:
 
     steps: int = 1500
     batch_size: int = 64
+    # Size (px) of the generator's images (4 * 2^k); None: data.image_size when that is a
+    # number, else 32. Synthetic images are resized to the real images' size for stage 2.
+    image_size: int | None = None
     noise_dim: int = 100
     width: int = 64
     lr: float = 2e-4
