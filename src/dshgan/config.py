@@ -18,6 +18,7 @@ class DataConfig:
     source: str | None = None  # image folder/archive, CIFAR-10 python archive; None = bundled sample
     list_dir: str | None = None  # folder with list files (NUS-WIDE style), images under image_root
     image_root: str | None = None
+    split_dir: str | None = None  # a split written by `dshgan data prepare`, used as it is
     # A registered protocol name (cifar10, nuswide21, demo, ...), or "auto": per-class counts
     # sized from the smallest labelled class (data/split_sizes.py). The per-class fields below
     # override the named protocol's values; an int is a count, a float in (0, 1) a share of
