@@ -44,7 +44,9 @@ def test_subset_by_indices_and_mask_keeps_everything_aligned():
     ({"images": np.zeros((4, 2, 2, 3), np.float32)}, "uint8"),
     ({"labels": np.zeros((4, 3), np.int64)}, "uint8"),
     ({"labels": np.full((4, 3), 2, np.uint8)}, "only 0 and 1"),
-    ({"labels": np.zeros((4, 3), np.uint8)}, "row 0 has 0 labels"),
+    ({"labels": np.zeros((4, 3), np.uint8)}, "no image has a label"),
+    ({"labels": np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], np.uint8)},
+     "row 0 has 2 labels"),
     ({"class_names": ["a", "b"]}, "2 class names for 3"),
     ({"names": ["a", "b", "c", "a"]}, "'a' appears twice"),
     ({"names": ["a", "b"]}, "4 images for 2 names"),
@@ -76,3 +78,13 @@ def test_catalogue_validates_like_the_dataset():
     assert isinstance(cat, Catalogue) and len(cat) == 4 and cat.class_ids.tolist() == [0, 1, 2, 0]
     with pytest.raises(ValueError, match="appears twice"):
         Catalogue(["a", "a"], ds.labels[:2], ds.class_names)
+
+
+def test_rows_of_zeros_are_unlabelled_images():
+    ds = _tiny()
+    labels = ds.labels.copy()
+    labels[[1, 3]] = 0
+    mixed = ImageDataset(ds.images, labels, ds.class_names, ds.names)
+    assert mixed.is_labelled.tolist() == [True, False, True, False]
+    assert mixed.class_ids.tolist() == [int(ds.class_ids[0]), -1, int(ds.class_ids[2]), -1]
+    assert mixed.catalogue.is_labelled.tolist() == [True, False, True, False]

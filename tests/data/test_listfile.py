@@ -46,7 +46,6 @@ def test_list_dir_merges_files_and_checks_agreement(tmp_path, toy_multilabel_dat
     ("a.png 0 1 0\nb.png 0 2 0\n", 2, "label entry 2 is '2', expected 0 or 1"),
     ("a.png 0 1 0\nmy pic.png 0 1 0\n", 2, "label entry 1 is 'pic.png'.*spaces"),
     ("a.png 0 1 0\n\nb.png 1 0 0\n", 2, "blank line"),
-    ("a.png 0 1 0\njunk\n", 2, "no label vector after 'junk'"),
     ("a.png 0 1 0\nb.png 0 0 0\n", 2, "'b.png' has an all-zero label vector; remove"),
     ("a.png 0 1 0\na.png 0 1 0\n", 2, "'a.png' is already listed at line 1"),
     ("a.png 0 1 0.0\n", 1, "label entry 3 is '0.0'"),
@@ -116,3 +115,19 @@ def test_writer_refuses_names_with_spaces(tmp_path):
     with pytest.raises(DataError, match="whitespace"):
         write_list_file(tmp_path / "x.txt", ["a b.png"], np.ones((1, 1), np.uint8))
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_a_list_without_any_label_vector_is_refused(tmp_path):
+    path = tmp_path / "nus.txt"
+    path.write_text("junk\nb.png\n")
+    with pytest.raises(DataError, match="nus.txt: no line has a label vector"):
+        parse_list_file(path)
+
+
+def test_a_line_with_only_a_path_is_an_unlabelled_image(tmp_path):
+    path = tmp_path / "l.txt"
+    path.write_text("u.png\na.png 0 1 0\nv.png\nb.png 1 0 0\n")
+    parsed = parse_list_file(path)
+    assert parsed.names == ["u.png", "a.png", "v.png", "b.png"]
+    assert parsed.labels.tolist() == [[0, 0, 0], [0, 1, 0], [0, 0, 0], [1, 0, 0]]
+    assert parsed.lines == [1, 2, 3, 4]

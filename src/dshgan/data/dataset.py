@@ -1,7 +1,9 @@
 """In-memory datasets: decoded images plus multi-hot labels, the form every other layer reads.
 
 Labels are always multi-hot (n, c) uint8, single-label data included, so that losses, metrics and
-protocols need one code path; ``multi_label`` says which relevance rule applies.
+protocols need one code path; ``multi_label`` says which relevance rule applies. A row of zeros
+is an unlabelled image (``unlabelled/`` folders, list-file lines without a label vector): it is
+never drawn as a query or a labelled image, only into the unlabelled pool.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ def _check_labels(labels: np.ndarray, n: int, multi_label: bool, what: str) -> N
     if labels.size and labels.max() > 1:
         raise ValueError(f"{what}.labels must hold only 0 and 1")
     per_row = labels.sum(axis=1, dtype=np.int64)
-    if not multi_label and n and not (per_row == 1).all():
-        bad = int(np.flatnonzero(per_row != 1)[0])
+    if not multi_label and n and not (per_row <= 1).all():
+        bad = int(np.flatnonzero(per_row > 1)[0])
         raise ValueError(f"{what} is single-label but row {bad} has {per_row[bad]} labels set; "
                          "pass multi_label=True for multi-label data")
+    if n and not per_row.any():
+        raise ValueError(f"{what}: no image has a label (all {n} rows are zero); at least the "
+                         "labelled images need their classes")
 
 
 def _check_common(names: list[str], labels: np.ndarray, class_names: list[str],
@@ -65,7 +70,9 @@ def dataset_fingerprint(names: Sequence[str], labels: np.ndarray,
 def _class_ids(labels: np.ndarray, multi_label: bool) -> np.ndarray:
     if multi_label:
         raise ValueError("class_ids is defined only for single-label data; use labels (multi-hot)")
-    return labels.argmax(axis=1).astype(np.int64)
+    ids = labels.argmax(axis=1).astype(np.int64)
+    ids[~labels.any(axis=1)] = -1
+    return ids
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,8 +106,13 @@ class Catalogue:
 
     @property
     def class_ids(self) -> np.ndarray:
-        """int64 (n,) class index per image; raises ValueError for multi-label data."""
+        """int64 (n,) class index per image (-1: unlabelled); ValueError for multi-label data."""
         return _class_ids(self.labels, self.multi_label)
+
+    @property
+    def is_labelled(self) -> np.ndarray:
+        """bool (n,): the image has at least one label (False: the unlabelled pool only)."""
+        return self.labels.any(axis=1)
 
     def fingerprint(self) -> str:
         return dataset_fingerprint(self.names, self.labels, self.class_names)
@@ -156,8 +168,13 @@ class ImageDataset:
 
     @property
     def class_ids(self) -> np.ndarray:
-        """int64 (n,) class index per image; raises ValueError for multi-label data."""
+        """int64 (n,) class index per image (-1: unlabelled); ValueError for multi-label data."""
         return _class_ids(self.labels, self.multi_label)
+
+    @property
+    def is_labelled(self) -> np.ndarray:
+        """bool (n,): the image has at least one label (False: the unlabelled pool only)."""
+        return self.labels.any(axis=1)
 
     @property
     def catalogue(self) -> Catalogue:

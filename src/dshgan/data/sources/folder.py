@@ -1,4 +1,6 @@
-"""Images in a folder tree: ``<class>/<image>`` or ``<split>/<class>/<image>`` under a root."""
+"""Images in a folder tree: ``<class>/<image>``, ``<split>/<class>/<image>`` or ``labelled/`` beside
+``unlabelled/`` under a root. Symbolic links to folders and files are followed (a collection is
+often assembled from links), each real folder once, so a link loop ends."""
 
 from __future__ import annotations
 
@@ -14,7 +16,13 @@ def _layout(root: Path) -> Layout:
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist or is not a directory")
     files, dirs = [], []
-    for here, subdirs, names in os.walk(root):
+    seen: set[tuple[int, int]] = set()  # (device, inode) of folders walked: links may loop
+    for here, subdirs, names in os.walk(root, followlinks=True):
+        st = os.stat(here)
+        if (st.st_dev, st.st_ino) in seen:
+            subdirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
         rel = Path(here).relative_to(root).as_posix()
         prefix = "" if rel == "." else rel + "/"
         dirs.extend(prefix + d for d in subdirs)

@@ -1,4 +1,5 @@
-"""Layout of an image folder or archive: ``<class>/<image>`` or ``<split>/<class>/<image>``.
+"""Layout of an image folder or archive: ``<class>/<image>``, ``<split>/<class>/<image>``, or
+``labelled/<class>/<image>`` beside ``unlabelled/**/<image>`` (any depth) for own collections.
 
 Both the folder and the archive readers hand their file names here, so the two agree on what a
 class is, which files count, and in which (sorted) order images come out.
@@ -18,6 +19,8 @@ from dshgan.data.images import decode_image, is_image_name, normalize_size, stac
 # A single top folder with one of these names is a split, not a wrapper around the dataset.
 SPLIT_NAMES = frozenset({"train", "test", "val", "valid", "validation", "query", "database",
                          "db", "gallery", "trainval"})
+LABELLED_NAMES = ("labelled", "labeled")
+UNLABELLED_NAMES = ("unlabelled", "unlabeled")
 
 
 def split_parts(name: str) -> list[str]:
@@ -40,14 +43,15 @@ class Layout:
     """Where the images are: sorted names, their class and split (None without split folders)."""
 
     names: list[str]
-    classes: list[str]
+    classes: list[str | None]  # None: an unlabelled image
     splits: list[str] | None
     class_names: list[str]
 
     def labels(self) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.class_names)}
         labels = np.zeros((len(self.names), len(self.class_names)), dtype=np.uint8)
-        labels[np.arange(len(self.names)), [index[c] for c in self.classes]] = 1
+        rows = [i for i, c in enumerate(self.classes) if c is not None]
+        labels[rows, [index[self.classes[i]] for i in rows]] = 1
         return labels
 
     def catalogue(self) -> Catalogue:
@@ -75,6 +79,9 @@ def infer_layout(files: Iterable[str], dirs: Iterable[str], source: str) -> Layo
         raise DataError(f"no image files found in {source} (looked for "
                         "<class>/<image> or <split>/<class>/<image>)")
     parts = [split_parts(p) for p in paths]
+    tops = {p[0].lower() for p in parts}
+    if tops & {*LABELLED_NAMES, *UNLABELLED_NAMES}:
+        return _labelled_unlabelled_layout(paths, parts, dirs, source)
     depths = sorted({len(p) for p in parts})
     if len(depths) > 1:
         examples = ", ".join(repr(next(p for p, q in zip(paths, parts) if len(q) == d))
@@ -107,3 +114,31 @@ def infer_layout(files: Iterable[str], dirs: Iterable[str], source: str) -> Layo
             raise DataError(f"class folder {'/'.join(dp)!r} in {source} holds no images")
     names = ["/".join(p) for p in parts]
     return Layout(names, classes, splits, class_names)
+
+
+def _labelled_unlabelled_layout(paths: list[str], parts: list[list[str]], dirs: Iterable[str],
+                                source: str) -> Layout:
+    """``labelled/<class>/<image>`` (exactly that depth) beside ``unlabelled/**/<image>``."""
+    classes: list[str | None] = []
+    for path, p in zip(paths, parts):
+        top = p[0].lower()
+        if top in LABELLED_NAMES:
+            if len(p) != 3:
+                raise DataError(f"{source}: {path!r} is not labelled/<class>/<image>; labelled "
+                                "images sit in one folder per class")
+            classes.append(p[1])
+        elif top in UNLABELLED_NAMES:
+            classes.append(None)
+        else:
+            raise DataError(f"{source}: {path!r} is outside labelled/ and unlabelled/; a folder "
+                            "with those two keeps every image in one of them")
+    class_names = sorted({c for c in classes if c is not None})
+    if not class_names:
+        raise DataError(f"{source}: no labelled images (expected labelled/<class>/<image>)")
+    occupied = {f"{p[0]}/{p[1]}" for p in parts if p[0].lower() in LABELLED_NAMES}
+    for d in sorted(dirs):
+        dp = split_parts(d)
+        if len(dp) == 2 and dp[0].lower() in LABELLED_NAMES and not is_hidden(dp) \
+                and "/".join(dp) not in occupied:
+            raise DataError(f"class folder {'/'.join(dp)!r} in {source} holds no images")
+    return Layout(paths, classes, None, class_names)

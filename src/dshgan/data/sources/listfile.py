@@ -2,6 +2,9 @@
 
 This is how NUS-WIDE (21 concepts) and the DeepHash CIFAR lists come: one image per line, the
 path relative to an image root, then the multi-hot label vector. Paths may not contain spaces.
+A line holding only a path is an unlabelled image (it joins the unlabelled pool; its row of
+labels is all zeros). A vector of zeros is not the same: it says "none of these classes", which
+is refused unless ``allow_all_zero`` (or dropped by ``data.top_concepts``).
 """
 
 from __future__ import annotations
@@ -56,9 +59,14 @@ def parse_list_file(path: str | os.PathLike, num_classes: int | None = None,
             raise DataError(f"{where}: blank line; remove it (each line must be "
                             "'<image path> <0/1> ... <0/1>')")
         name, entries = tokens[0], tokens[1:]
-        if not entries:
-            raise DataError(f"{where}: no label vector after {name!r}; each line must be "
-                            "'<image path> <0/1> ... <0/1>'")
+        if name in first_line:
+            raise DataError(f"{where}: {name!r} is already listed at line {first_line[name]}")
+        if not entries:  # unlabelled: its zero row is made once the width is known
+            first_line[name] = lineno
+            names.append(name)
+            vectors.append([])
+            lines.append(lineno)
+            continue
         for j, tok in enumerate(entries, start=1):
             if tok not in ("0", "1"):
                 raise DataError(f"{where}: label entry {j} is {tok!r}, expected 0 or 1 "
@@ -74,13 +82,16 @@ def parse_list_file(path: str | os.PathLike, num_classes: int | None = None,
             raise DataError(f"{where}: {name!r} has an all-zero label vector; remove the line "
                             "(an image with none of the classes is relevant to no query and "
                             "cannot be drawn for any class) or give it its labels")
-        if name in first_line:
-            raise DataError(f"{where}: {name!r} is already listed at line {first_line[name]}")
         first_line[name] = lineno
         names.append(name)
         vectors.append(vector)
         lines.append(lineno)
-    return ListFile(path, names, np.asarray(vectors, dtype=np.uint8), lines)
+    if width is None:
+        raise DataError(f"list file {path}: no line has a label vector; label at least the "
+                        "images of each class ('<image path> <0/1> ... <0/1>')")
+    rows = [v if v else [0] * width for v in vectors]
+    return ListFile(path, names, np.asarray(rows, dtype=np.uint8).reshape(len(rows), width),
+                    lines)
 
 
 @dataclass(frozen=True)
