@@ -1,6 +1,6 @@
 """Retrieval metrics on binary codes: mAP (stable and tie-aware), precision within a Hamming
-radius, PR curve over radii and precision@N. Conventions: design.md section 5 and
-:func:`metric_conventions`."""
+radius, PR curve over radii and precision@N. Conventions: docs/design.md, "Metric conventions",
+and :func:`metric_conventions`."""
 
 from dshgan.metrics.average_precision import (
     average_precisions,

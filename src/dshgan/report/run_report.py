@@ -12,7 +12,8 @@
      "timing": {stage: seconds}}
 
 A metric value may also be a ``[mean, std]`` pair (several seeds); it is shown as ``mean ± std``.
-The conventions travel with the numbers because peers disagree silently on them (design.md §5).
+The conventions travel with the numbers because peers disagree silently on them (docs/design.md,
+"Metric conventions").
 """
 
 from __future__ import annotations
