@@ -163,19 +163,26 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
-def load_config(path: str | Path | None = None, overrides: dict | None = None) -> RunConfig:
-    """Defaults, then the YAML file (a path, or the name of a bundled config), then overrides."""
-    values: dict = {}
+def load_config(path: str | Path | None = None, overrides: dict | None = None,
+                overrides_label: str = "--set/overrides") -> RunConfig:
+    """Defaults, then the YAML file (a path, or the name of a bundled config), then overrides;
+    every value is checked here (config_checks.py) so a bad one stops the run before it starts.
+    ``overrides_label`` names the overrides' source in error messages."""
+    from dshgan.config_checks import check_config, sources
+
+    file_values: dict = {}
     where = "defaults"
     if path is not None:
         text, where = _read_config_text(path)
         try:
-            values = yaml.safe_load(text) or {}
+            file_values = yaml.safe_load(text) or {}
         except yaml.YAMLError as err:
             raise ConfigError(f"{where}: not valid YAML: {err}") from err
-    if overrides:
-        values = _merge(values, overrides)
-    return _build(RunConfig, values, where)
+    values = file_values
+    if overrides and isinstance(file_values, dict):
+        values = _merge(file_values, overrides)
+    config = _build(RunConfig, values, where)
+    return check_config(config, sources(file_values, overrides, where, overrides_label))
 
 
 def _read_config_text(path: str | Path) -> tuple[str, str]:
