@@ -3,7 +3,7 @@
 Layout (little-endian), so that ``mmap`` can map the planes in place without copying:
 
     0   8s  magic b"DSHGANHI"
-    8   u32 version (1)
+    8   u32 version (1: codes only; 2: codes and a metadata section)
     12  u32 header size (64)
     16  u32 bits
     20  u32 multi-index substrings (0: exact scan only)
@@ -15,6 +15,14 @@ Layout (little-endian), so that ``mmap`` can map the planes in place without cop
     56  8 bytes reserved (zero)
     64  payload: ids int64[count], then the uint64, uint32, uint16, uint8 planes (pieces, count)
 
+Version 2 appends a metadata section to the payload, right after the last plane: u64 length L,
+then L bytes of zlib-compressed UTF-8 JSON (an object). The header's payload size and CRC cover
+it, so a damaged or cut metadata section is refused like damaged codes. Why a second version
+rather than a second file: an image collection's paths and fingerprint must never drift apart
+from its codes, and one atomically replaced file cannot. A version-1 reader refuses version 2
+("newer version"); this reader accepts both, and writes version 1 when there is no metadata, so
+plain code indexes stay readable by older dshgan.
+
 A file that is shorter or longer than its header says, foreign, from a newer version, or whose
 checksums disagree is refused with :class:`IndexFileError`. :func:`write_index` writes to a
 temporary file beside the target and renames it into place, so a crash leaves either the old
@@ -23,6 +31,7 @@ file or the new one, never half of one.
 
 from __future__ import annotations
 
+import json
 import mmap as mmap_module
 import os
 import struct
@@ -37,11 +46,13 @@ import numpy as np
 from dshgan.index.packing import PLANE_DTYPES, plane_widths
 
 MAGIC = b"DSHGANHI"
-VERSION = 1
+VERSION = 2
 HEADER_SIZE = 64
 ALIGN = 64
 _HEAD = struct.Struct("<8sIIIIqqQI")  # everything before the header checksum (52 bytes)
 _CHUNK = 1 << 24
+_META_LEN = struct.Struct("<Q")
+MAX_METADATA = 1 << 40  # a length beyond this is damage, not a collection
 
 
 class IndexFileError(ValueError):
@@ -57,6 +68,7 @@ class IndexFile:
     next_id: int
     ids: np.ndarray
     planes: tuple[np.ndarray, ...]
+    metadata: dict | None = None  # version 2 only: a JSON object stored beside the codes
 
 
 def _layout(bits: int, count: int) -> list[tuple[int, np.dtype, tuple[int, ...]]]:
@@ -99,8 +111,15 @@ def write_index(path: str | os.PathLike, index_file: IndexFile) -> None:
                     piece = flat[s : s + _CHUNK]
                     f.write(piece.tobytes())
                     crc = zlib.crc32(piece, crc)
+            version = 1
+            if index_file.metadata is not None:
+                version = 2
+                section = _encode_metadata(index_file.metadata)
+                for piece in (_META_LEN.pack(len(section)), section):
+                    f.write(piece)
+                    crc = zlib.crc32(piece, crc)
             payload = f.tell() - HEADER_SIZE
-            head = _HEAD.pack(MAGIC, VERSION, HEADER_SIZE, index_file.bits,
+            head = _HEAD.pack(MAGIC, version, HEADER_SIZE, index_file.bits,
                               index_file.substrings, count, index_file.next_id, payload, crc)
             f.seek(0)
             f.write(head + struct.pack("<I", zlib.crc32(head)) + b"\0" * 8)
@@ -143,8 +162,14 @@ def read_index(path: str | os.PathLike, mmap: bool = False) -> IndexFile:
         raise IndexFileError(f"{path} is corrupt: header checksum mismatch")
     if not 1 <= bits <= 1024 or count < 0:
         raise IndexFileError(f"{path} is corrupt: bits={bits}, count={count}")
-    expected = _payload_end(bits, count)
-    if payload != expected - HEADER_SIZE:
+    codes_end = expected = _payload_end(bits, count)
+    if version >= 2:
+        # the metadata section's length is implied by the (checked) payload size
+        expected = HEADER_SIZE + payload
+        if payload < codes_end + _META_LEN.size - HEADER_SIZE:
+            raise IndexFileError(f"{path} is corrupt: payload size {payload} leaves no room for "
+                                 f"{count} codes of {bits} bits and the metadata section")
+    elif payload != expected - HEADER_SIZE:
         raise IndexFileError(f"{path} is corrupt: payload size {payload} does not match "
                              f"{count} codes of {bits} bits")
     if size < expected:
@@ -174,10 +199,34 @@ def read_index(path: str | os.PathLike, mmap: bool = False) -> IndexFile:
         elif not mmap:
             a = a.copy()  # own, writable memory rather than a view of the bytes object
         arrays.append(a)
+    metadata = None
+    if version >= 2:
+        metadata = _decode_metadata(path, bytes(view[codes_end:expected]))
     ids = arrays[0]
     if count and (ids[0] < 0 or (count > 1 and not (np.diff(ids) > 0).all())):
         raise IndexFileError(f"{path} is corrupt: ids are not unique, ascending and >= 0")
     if count and next_id <= ids[-1]:
         raise IndexFileError(f"{path} is corrupt: next id {next_id} <= largest id {ids[-1]}")
     return IndexFile(bits=bits, substrings=substrings, next_id=next_id, ids=ids,
-                     planes=tuple(arrays[1:]))
+                     planes=tuple(arrays[1:]), metadata=metadata)
+
+
+def _encode_metadata(metadata: dict) -> bytes:
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    text = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def _decode_metadata(path: Path, section: bytes) -> dict:
+    (length,) = _META_LEN.unpack(section[: _META_LEN.size])
+    if length != len(section) - _META_LEN.size or length > MAX_METADATA:
+        raise IndexFileError(f"{path} is corrupt: metadata length {length} does not match the "
+                             f"{len(section) - _META_LEN.size} bytes after the codes")
+    try:
+        metadata = json.loads(zlib.decompress(section[_META_LEN.size:]).decode("utf-8"))
+    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+        raise IndexFileError(f"{path} is corrupt: unreadable metadata ({exc})") from exc
+    if not isinstance(metadata, dict):
+        raise IndexFileError(f"{path} is corrupt: metadata is not a JSON object")
+    return metadata

@@ -311,10 +311,16 @@ class HammingIndex:
         return counts, hit_d, hit_r
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the index to ``path`` atomically (see ``file_format``)."""
+    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> None:
+        """Write the index to ``path`` atomically (see ``file_format``).
+
+        ``metadata`` (a JSON-able dict) is stored in the same file (format version 2), so that
+        what describes the codes is replaced together with them; without it the file is
+        version 1, readable by older dshgan.
+        """
         write_index(path, IndexFile(bits=self.bits, substrings=self.multi_index or 0,
-                                    next_id=self._next_id, ids=self._ids, planes=self._planes))
+                                    next_id=self._next_id, ids=self._ids, planes=self._planes,
+                                    metadata=metadata))
 
     @classmethod
     def load(cls, path: str | os.PathLike, mmap: bool = False) -> HammingIndex:
@@ -323,12 +329,18 @@ class HammingIndex:
 
         Raises ``IndexFileError`` (a ValueError) for a truncated, foreign or corrupt file.
         """
+        return cls.load_with_metadata(path, mmap=mmap)[0]
+
+    @classmethod
+    def load_with_metadata(cls, path: str | os.PathLike,
+                           mmap: bool = False) -> tuple[HammingIndex, dict | None]:
+        """:meth:`load`, and the metadata saved with the codes (None in a version-1 file)."""
         f = read_index(path, mmap=mmap)
         index = cls(f.bits, multi_index=f.substrings or None)
         index._ids = f.ids
         index._planes = f.planes
         index._next_id = f.next_id
-        return index
+        return index, f.metadata
 
 
 @contextmanager
