@@ -1,6 +1,10 @@
 """One run, end to end: data -> protocol split -> stage 1 -> stage 2 -> codes -> metrics ->
 baselines on the same split -> report. Every step leaves its output in the run folder, and a
 rerun with ``resume=True`` picks up each stage where it stopped.
+
+Data of any size: folders and list files stay on disk (data/files.py); the labelled parts are
+decoded once at the hashing net's size, the GAN gets its own small copy, and the database is
+streamed in batches through the nets and the baselines' features together (run_data.py).
 """
 
 from __future__ import annotations
@@ -15,21 +19,63 @@ import numpy as np
 import torch
 
 from dshgan.config import RunConfig, config_to_dict, save_config
-from dshgan.train.encoding import FrozenPartOutputs
+from dshgan.run_data import RunData
+from dshgan.train.encoding import FrozenPartOutputs, encode_images
 from dshgan.train.loop import logger, resolve_device, seed_everything, setup_logging
 from dshgan.train.self_training import train_hashing_self_trained
 from dshgan.train.stage1_gan import train_gan
 
+# The main row's name: the paper's method, or (hashing.use_synthetic: false in the config itself,
+# not as an ablation) our variant trained on triplets of real labelled images without a GAN.
+PAPER_METHOD = "DSH-GAN"
+REAL_TRIPLETS = "real-triplet hashing"
+PIXEL_FEATURE_SIZE = 16  # "tiny image" side for pixel baselines: 768 dimensions at any input
 
-def load_data(config: RunConfig):
-    """The dataset named by ``config.data`` (the bundled sample when no source is given)."""
-    from dshgan.data import load_dataset, load_sample
+
+def main_method_name(hashing) -> str:
+    return PAPER_METHOD if hashing.use_synthetic else REAL_TRIPLETS
+
+
+def image_sizes(config: RunConfig) -> tuple[int, int]:
+    """(hashing size, GAN size) in px: data.image_size ("auto": the trunk's input size) and
+    gan.image_size (default: data.image_size when it is a number, else 32)."""
+    from dshgan.nets import create_backbone
+
+    d, h = config.data, config.hashing
+    if d.image_size == "auto":
+        kwargs = dict(h.backbone_kwargs) | {"pretrained": False}
+        hash_size = int(create_backbone(h.backbone, **kwargs).input_size)
+    else:
+        hash_size = int(d.image_size)
+    gan_size = config.gan.image_size or (hash_size if d.image_size != "auto" else 32)
+    return hash_size, int(gan_size)
+
+
+def load_data(config: RunConfig, image_size: int | None = None):
+    """The dataset named by ``config.data`` (the bundled sample when no source is given):
+    path-backed for folders and list files, decoded for archives."""
+    from dshgan.data.open_source import open_images
 
     d = config.data
-    if d.source is None and d.list_dir is None:
-        return load_sample()
-    return load_dataset(d.source, image_size=d.image_size, list_dir=d.list_dir,
-                        image_root=d.image_root)
+    size = image_size or image_sizes(config)[0]
+    return open_images(d.source, size, d.list_dir, d.image_root, d.top_concepts)
+
+
+def draw_split(config: RunConfig, data, protocol=None, seed: int = 0):
+    """(split, sentence for the log): a prepared split read back, or one drawn as configured."""
+    from dshgan.data import make_split, read_split
+    from dshgan.data.split_sizes import PER_CLASS, resolve_protocol
+
+    d = config.data
+    if d.split_dir is not None:
+        split = read_split(d.split_dir, data)
+        return split, f"split read from {d.split_dir} (protocol {split.protocol!r})"
+    if protocol is not None:
+        return make_split(data, protocol, seed=seed), f"protocol {protocol.name!r} given in code"
+    overrides = {k: getattr(d, k) for k in (*PER_CLASS, "labelled_in_database", "topk")}
+    protocol, why = resolve_protocol(d.protocol, data.labels, data.class_names,
+                                     data.multi_label, overrides)
+    return make_split(data, protocol, seed=seed), why
 
 
 def run_experiment(
@@ -37,8 +83,11 @@ def run_experiment(
     dataset=None, protocol=None,
 ) -> dict:
     """Train and evaluate one configuration; returns the metrics dict also written to
-    ``run_dir/metrics.json``. ``dataset``/``protocol`` override the config's (tests, dry runs)."""
-    from dshgan.data import get_protocol, make_split, write_split
+    ``run_dir/metrics.json``. ``dataset``/``protocol`` override the config's (tests, dry runs).
+    With no test queries (``data.query_per_class: 0``) it trains, validates and saves the model,
+    and evaluates nothing."""
+    from dshgan.data import write_split
+    from dshgan.data.bad_images import BadImages
 
     run_dir = Path(run_dir)
     if run_dir.exists() and any(run_dir.glob("*.pt")) and not resume:
@@ -53,82 +102,152 @@ def run_experiment(
 
     # Data first: bad input fails before anything is written to the run folder.
     t0 = time.perf_counter()
-    dataset_given = dataset is not None
-    dataset = dataset if dataset is not None else load_data(config)
-    protocol = protocol if protocol is not None else get_protocol(config.data.protocol)
-    split = make_split(dataset, protocol, seed=config.seed)
+    hash_size, gan_size = image_sizes(config)
+    data = dataset if dataset is not None else load_data(config, hash_size)
+    split, why = draw_split(config, data, protocol, config.seed)
+    d = config.data
+    bad = BadImages(len(data), d.on_bad_image, d.max_bad_fraction)
     run_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(run_dir)
     save_config(config, run_dir / "config.yaml")
-    write_split(split, dataset, run_dir / "split")
+    logger.info("data: %s; %s; images at %d px for hashing, %d px for the GAN", data, why,
+                hash_size, gan_size)
+    rd = RunData(data, split, hash_size, gan_size, bad, d.loader_workers, progress, config.seed)
     timing["data_s"] = time.perf_counter() - t0
-    logger.info("data: %s; split %s", dataset, {k: len(getattr(split, k)) for k in
-                ("query", "train", "validation", "database", "unlabelled")})
-
-    images, labels = dataset.images, dataset.labels
-    train_x, train_y = images[split.train], labels[split.train]
-    val_x, val_y = images[split.validation], labels[split.validation]
     h = config.hashing
 
     generator, gan_history = None, None
     t0 = time.perf_counter()
     if h.use_synthetic:
         generator, _, gan_history = train_gan(
-            config.gan, train_x, train_y, images[split.unlabelled], dataset.multi_label, device,
-            run_dir / "stage1.pt", seed=config.seed, progress=progress)
+            config.gan, rd.gan_train_images, rd.part_labels("train"), rd.gan_unlabelled_images,
+            rd.multi_label, device, run_dir / "stage1.pt", seed=config.seed, progress=progress)
     timing["stage1_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    nets, histories, last_generator = _train_nets(config, rd, generator, device, run_dir,
+                                                  progress)
+    timing["stage2_s"] = time.perf_counter() - t0
+    _save_model(run_dir, nets, last_generator, config, rd)
+
+    t0 = time.perf_counter()
+    evaluated = bool(len(rd.split.query))
+    codes = _encode_and_features(config, rd, nets, device) if evaluated else None
+    timing["encode_s"] = time.perf_counter() - t0
+    write_split(rd.split, data, run_dir / "split")
+    bad.write(run_dir / "bad_images.txt")
+    logger.info("images: %s", bad.summary())
+
+    metrics = {
+        "dataset": f"{_dataset_name(config, given=dataset is not None)} ({len(data)} images)",
+        "protocol": rd.split.protocol, "seed": config.seed, "topk": rd.split.topk,
+        "validation": {k: v.get("best_val_map") for k, v in histories.items()},
+        "bad_images": len(bad),
+    }
+    if not evaluated:
+        metrics["results"] = {}
+        metrics["timing"] = {k: round(v, 1) for k, v in timing.items()}
+        _write_train_only_report(run_dir, metrics, histories)
+        logger.info("run done (train only, no test queries): validation %s",
+                    metrics["validation"])
+        return metrics
+    t0 = time.perf_counter()
+    results, conventions = _evaluate(config, rd, codes, device)
+    timing["evaluate_s"] = time.perf_counter() - t0
+    metrics.update(conventions=conventions, results=results,
+                   timing={k: round(v, 1) for k, v in timing.items()})
+    _write_figures_and_report(run_dir, metrics, config, rd, last_generator, gan_history,
+                              histories, codes, device)
+    main = main_method_name(h)
+    logger.info("run done: %s", {b: round(r["map"], 4) for b, r in results[main].items()})
+    return metrics
+
+
+def _train_nets(config: RunConfig, rd: RunData, generator, device, run_dir: Path,
+                progress: bool) -> tuple[dict, dict, object]:
+    """Stage 2 for each group of code lengths (one group when they share a trunk)."""
+    h = config.hashing
     groups = [list(h.bits)] if h.shared_trunk else [[b] for b in h.bits]
-    nets, histories = {}, {}
+    needs_pool = h.consistency_weight > 0 or h.self_training_rounds > 0
+    pool = rd.unlabelled_view() if needs_pool else None
+    nets, histories, g = {}, {}, None
     for bits in groups:
         # Each group trains from the same stage-1 generator, not one already tuned by another.
         g = copy.deepcopy(generator)  # None stays None
         name = "stage2.pt" if h.shared_trunk else f"stage2-{bits[0]}bits.pt"
         net, history = train_hashing_self_trained(
-            h, bits, g, train_x, train_y, val_x, val_y, images[split.unlabelled],
-            dataset.multi_label, device, run_dir / name, seed=config.seed, progress=progress)
+            h, bits, g, rd.images("train"), rd.part_labels("train"), rd.images("validation"),
+            rd.part_labels("validation"), pool, rd.multi_label, device, run_dir / name,
+            seed=config.seed, progress=progress)
         for b in bits:
             nets[b] = net
         histories["/".join(map(str, bits))] = history
-        last_generator = g
-    timing["stage2_s"] = time.perf_counter() - t0
+    return nets, histories, g
 
-    t0 = time.perf_counter()
-    query_codes, db_codes = {}, {}
-    # Nets of several code lengths share the frozen part of the trunk: its outputs are reused.
-    queries = FrozenPartOutputs(images[split.query])
-    database = FrozenPartOutputs(images[split.database])
-    for net in {id(n): n for n in nets.values()}.values():
-        query_codes.update(queries.codes(net, device, progress=progress, desc="encode queries"))
-        db_codes.update(database.codes(net, device, progress=progress, desc="encode database"))
-    timing["encode_s"] = time.perf_counter() - t0
 
+@dataclasses.dataclass
+class _Codes:
+    """Codes of the queries and of the (streamed) database, and the baselines' features."""
+
+    query: dict[int, np.ndarray]
+    database: dict[int, np.ndarray]
+    features: dict[str, np.ndarray]  # "query", "train", "database"
+
+
+def _encode_and_features(config: RunConfig, rd: RunData, nets: dict, device) -> _Codes:
+    """One pass over the database: every net's codes and the baselines' features per batch.
+
+    The database's bad images drop out here, so ``rd.split.database`` is narrowed to the ones
+    encoded: the metrics, the baselines and the saved split all see the same database."""
+    unique = list({id(n): n for n in nets.values()}.values())
+    queries = FrozenPartOutputs(rd.images("query"))  # nets sharing a frozen part reuse it
+    q_codes: dict[int, np.ndarray] = {}
+    for net in unique:
+        q_codes.update(queries.codes(net, device))
+    backbone = _feature_backbone(config, device) if config.evaluation.baselines else None
+    want = bool(config.evaluation.baselines)
+    db_parts: dict[int, list] = {b: [] for b in config.hashing.bits}
+    feats, kept = [], []
+    for batch in rd.batches("database", desc="encode database"):
+        kept.append(batch.kept)
+        for net in unique:
+            for b, c in encode_images(net, batch.images, device).items():
+                db_parts[b].append(c)
+        if want:
+            feats.append(baseline_features(config, batch.images, device, backbone))
+    rd.split = dataclasses.replace(rd.split, database=np.concatenate(kept) if kept
+                                   else np.zeros(0, np.int64))
+    features = {}
+    if want:
+        features = {"query": baseline_features(config, rd.images("query"), device, backbone),
+                    "train": baseline_features(config, rd.images("train"), device, backbone),
+                    "database": np.concatenate(feats)}
+    return _Codes(q_codes, {b: np.concatenate(v) for b, v in db_parts.items()}, features)
+
+
+def _evaluate(config: RunConfig, rd: RunData, codes: _Codes, device) -> tuple[dict, str]:
+    """Metrics of the main method and of the shallow baselines on the same split."""
     from dshgan.metrics import evaluate
 
-    t0 = time.perf_counter()
-    q_labels, db_labels = labels[split.query], labels[split.database]
-    ns = [n for n in config.evaluation.precision_at_n if n <= len(split.database)]
-    results = {"DSH-GAN": {str(b): evaluate(query_codes[b], q_labels, db_codes[b], db_labels,
-                                            topk=split.topk, pr_ns=ns) for b in h.bits}}
-    conventions = results["DSH-GAN"][str(h.bits[0])].pop("conventions")
-    for r in results["DSH-GAN"].values():
+    s = rd.split
+    q_labels, db_labels = rd.labels[s.query], rd.labels[s.database]
+    ns = [n for n in config.evaluation.precision_at_n if n <= len(s.database)]
+    main = main_method_name(config.hashing)
+    results = {main: {str(b): evaluate(codes.query[b], q_labels, codes.database[b], db_labels,
+                                       topk=s.topk, pr_ns=ns) for b in config.hashing.bits}}
+    conventions = results[main][str(config.hashing.bits[0])].pop("conventions")
+    for r in results[main].values():
         r.pop("conventions", None)
-    results.update(_baseline_results(config, dataset, split, ns))
-    timing["evaluate_s"] = time.perf_counter() - t0
-
-    _save_model(run_dir, nets, last_generator, config, dataset)
-    metrics = {
-        "dataset": f"{_dataset_name(config, given=dataset_given)} ({len(dataset)} images)",
-        "protocol": split.protocol, "seed": config.seed, "topk": split.topk,
-        "conventions": conventions, "results": results,
-        "validation": {k: v.get("best_val_map") for k, v in histories.items()},
-        "timing": {k: round(v, 1) for k, v in timing.items()},
-    }
-    _write_figures_and_report(run_dir, metrics, config, dataset, split, last_generator,
-                              gan_history, histories, query_codes, db_codes, device)
-    logger.info("run done: %s", {b: round(r["map"], 4) for b, r in results["DSH-GAN"].items()})
-    return metrics
+    f = codes.features
+    for name in config.evaluation.baselines:
+        results[name.upper()] = {}
+        for b in config.hashing.bits:
+            q, db = fit_baseline(name, b, config.seed, f["train"], rd.labels[s.train],
+                                 f["database"], f["query"])
+            r = evaluate(q, q_labels, db, db_labels, topk=s.topk, pr_ns=ns)
+            r.pop("conventions", None)
+            results[name.upper()][str(b)] = r
+    return results, conventions
 
 
 def _dataset_name(config: RunConfig, given: bool) -> str:
@@ -140,21 +259,25 @@ def _dataset_name(config: RunConfig, given: bool) -> str:
     return Path(d.source or d.list_dir).name
 
 
-def baseline_features(config: RunConfig, images: np.ndarray, device) -> np.ndarray:
-    """Features the shallow baselines hash: raw pixels, or the pretrained backbone's output."""
+def _feature_backbone(config: RunConfig, device):
+    if config.evaluation.baseline_features != "backbone":
+        return None
+    from dshgan.nets import create_backbone
+
+    net = create_backbone(config.hashing.backbone, **dict(config.hashing.backbone_kwargs))
+    return net.to(device).eval()
+
+
+def baseline_features(config: RunConfig, images: np.ndarray, device, backbone=None
+                      ) -> np.ndarray:
+    """Features the shallow baselines hash: a 16x16 "tiny image" of the pixels (768 dimensions
+    at any input size, so their PCA stays cheap), or the pretrained backbone's pooled output."""
     if config.evaluation.baseline_features == "pixels":
-        # 2x2 average pooling: a 16x16 "tiny image" for CIFAR keeps the baselines' PCA at 768
-        # dimensions instead of 3,072 (a 64x cheaper eigendecomposition, same mAP in practice).
-        n, h, w, c = images.shape
-        x = images[:, : h - h % 2, : w - w % 2].astype(np.float32) / 255.0
-        x = x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
-        return x.reshape(n, -1)
+        return pixel_features(images)
     if config.evaluation.baseline_features == "backbone":
-        from dshgan.nets import create_backbone
         from dshgan.train.loop import to_tensor_images
 
-        net = create_backbone(config.hashing.backbone, **dict(config.hashing.backbone_kwargs))
-        net.to(device).eval()
+        net = backbone if backbone is not None else _feature_backbone(config, device)
         out = []
         with torch.no_grad():
             for s in range(0, len(images), 256):
@@ -163,17 +286,34 @@ def baseline_features(config: RunConfig, images: np.ndarray, device) -> np.ndarr
                 x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear",
                                                     align_corners=False)
                 out.append(net.forward_features(x).cpu().numpy())
-        return np.concatenate(out)
+        return np.concatenate(out) if out else np.zeros((0, net.feature_dim), np.float32)
     raise ValueError(f"baseline_features must be 'pixels' or 'backbone', got "
                      f"{config.evaluation.baseline_features!r}")
+
+
+def pixel_features(images: np.ndarray) -> np.ndarray:
+    """Mean over square blocks down to 16x16 (exact block means when the side is a multiple
+    of 16, e.g. 2x2 blocks of CIFAR's 32 px), else a box-filtered resize; floats in [0, 1]."""
+    n, h, w, c = images.shape
+    side = PIXEL_FEATURE_SIZE
+    if h % side or w % side:
+        from PIL import Image
+
+        images = np.stack([np.asarray(Image.fromarray(im).resize((side, side), Image.BOX))
+                           for im in images]) if n else np.zeros((0, side, side, c), np.uint8)
+        return images.reshape(n, -1).astype(np.float32) / 255.0
+    x = images.astype(np.float32) / 255.0
+    x = x.reshape(n, side, h // side, side, w // side, c).mean(axis=(2, 4))
+    return x.reshape(n, -1)
 
 
 BASELINE_FIT_LIMIT = 20000
 
 
-def baseline_codes(name: str, bits: int, seed: int, features: np.ndarray, labels: np.ndarray,
-                   split) -> tuple[np.ndarray, np.ndarray]:
-    """Fit one shallow baseline the same way everywhere and return (query, database) codes.
+def fit_baseline(name: str, bits: int, seed: int, train_features: np.ndarray,
+                 train_labels: np.ndarray, database_features: np.ndarray,
+                 query_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fit one shallow baseline the same way everywhere; return (query, database) codes.
 
     Unsupervised methods fit on the database (the unlabelled pool; at most 20,000 of it, drawn
     with ``seed``), supervised ones on the labelled training set with its labels.
@@ -182,36 +322,24 @@ def baseline_codes(name: str, bits: int, seed: int, features: np.ndarray, labels
 
     method = create_baseline(name, bits=bits, seed=seed)
     if method.supervised:
-        method.fit(features[split.train], labels[split.train])
+        method.fit(train_features, train_labels)
     else:
-        pool = split.database
+        pool = np.arange(len(database_features))
         if len(pool) > BASELINE_FIT_LIMIT:
             pool = pool[np.random.default_rng(seed).permutation(len(pool))[:BASELINE_FIT_LIMIT]]
-        method.fit(features[pool])
-    return method.encode(features[split.query]), method.encode(features[split.database])
+        method.fit(database_features[pool])
+    return method.encode(query_features), method.encode(database_features)
 
 
-def _baseline_results(config: RunConfig, dataset, split, ns) -> dict:
-    """Shallow baselines on the same split, evaluated like DSH-GAN."""
-    if not config.evaluation.baselines:
-        return {}
-    from dshgan.metrics import evaluate
-
-    feats = baseline_features(config, dataset.images, resolve_device(config.device))
-    labels = dataset.labels
-    out: dict[str, dict] = {}
-    for name in config.evaluation.baselines:
-        out[name.upper()] = {}
-        for b in config.hashing.bits:
-            q, db = baseline_codes(name, b, config.seed, feats, labels, split)
-            r = evaluate(q, labels[split.query], db, labels[split.database], topk=split.topk,
-                         pr_ns=ns)
-            r.pop("conventions", None)
-            out[name.upper()][str(b)] = r
-    return out
+def baseline_codes(name: str, bits: int, seed: int, features: np.ndarray, labels: np.ndarray,
+                   split) -> tuple[np.ndarray, np.ndarray]:
+    """``fit_baseline`` on features of the whole dataset, indexed by ``split``."""
+    return fit_baseline(name, bits, seed, features[split.train], labels[split.train],
+                        features[split.database], features[split.query])
 
 
-def _save_model(run_dir: Path, nets: dict, generator, config: RunConfig, dataset) -> None:
+def _save_model(run_dir: Path, nets: dict, generator, config: RunConfig, rd: RunData) -> None:
+    """model.pt: what ``dshgan encode``, ``dshgan index`` and the library load back."""
     from dshgan.train.loop import save_checkpoint
 
     unique = {id(n): n for n in nets.values()}
@@ -219,14 +347,33 @@ def _save_model(run_dir: Path, nets: dict, generator, config: RunConfig, dataset
         "nets": [{"bits": n.bits, "state": n.state_dict()} for n in unique.values()],
         "generator": generator.state_dict() if generator is not None else None,
         "config": config_to_dict(config),
-        "class_names": list(dataset.class_names),
-        "multi_label": bool(dataset.multi_label),
-        "image_size": list(dataset.images.shape[1:3]),
+        "class_names": rd.class_names,
+        "multi_label": rd.multi_label,
+        "image_size": [rd.hash_size, rd.hash_size],  # what images are decoded at to encode
+        "gan_image_size": rd.gan_size,
     })
 
 
-def _write_figures_and_report(run_dir, metrics, config, dataset, split, generator, gan_history,
-                              histories, query_codes, db_codes, device) -> None:
+def _write_train_only_report(run_dir: Path, metrics: dict, histories: dict) -> None:
+    from dshgan.io_utils import atomic_write_text
+
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    lines = ["# Run report (train only)", "",
+             (f"Dataset: {metrics['dataset']}; protocol {metrics['protocol']}, no test "
+              "queries, so nothing was evaluated on a test set."), "",
+             "Validation mAP of the kept epoch (validation images against the training images):",
+             ""]
+    lines += [f"- {bits} bits: {v:.4f}" if v is not None else f"- {bits} bits: n/a"
+              for bits, v in metrics["validation"].items()]
+    lines += ["", ("model.pt holds the trained net(s): `dshgan index build` and "
+                   "`dshgan encode` load it."), ""]
+    atomic_write_text(run_dir / "report.md", "\n".join(lines))
+    (run_dir / "validation.json").write_text(json.dumps(
+        {k: v["val_map"] for k, v in histories.items()}, indent=2))
+
+
+def _write_figures_and_report(run_dir, metrics, config, rd: RunData, generator, gan_history,
+                              histories, codes: _Codes, device) -> None:
     from dshgan.report import plots
     from dshgan.report.run_report import figures_from_metrics, write_run_report
     from dshgan.train.loop import to_uint8_images
@@ -235,7 +382,7 @@ def _write_figures_and_report(run_dir, metrics, config, dataset, split, generato
     figures = figures_from_metrics(metrics, run_dir, top_bits)
     if generator is not None:
         per_class = 8
-        c = dataset.labels.shape[1]
+        c = rd.labels.shape[1]
         shown = min(c, 10)
         y = torch.eye(c)[torch.arange(shown).repeat_interleave(per_class)].to(device)
         generator.eval()
@@ -244,11 +391,11 @@ def _write_figures_and_report(run_dir, metrics, config, dataset, split, generato
                             generator=torch.Generator().manual_seed(config.seed)).to(device)
             samples = to_uint8_images(generator(z, y))
         plots.plot_image_grid(samples, run_dir / "synthetic_grid.png", nrow=per_class,
-                              row_labels=list(dataset.class_names[:shown]),
+                              row_labels=rd.class_names[:shown],
                               title="Synthetic images per class (one row per class)")
         figures["Synthetic images per class"] = "synthetic_grid.png"
-    _retrieval_figure(run_dir, dataset, split, query_codes[top_bits], db_codes[top_bits],
-                      top_bits, figures)
+    _retrieval_figure(run_dir, rd, codes.query[top_bits], codes.database[top_bits], top_bits,
+                      figures)
     if gan_history and gan_history["d_loss"]:
         plots.plot_training_curves({k: v for k, v in gan_history.items() if v},
                                    run_dir / "gan_curves.png", title="Stage 1 GAN per step")
@@ -263,12 +410,12 @@ def _write_figures_and_report(run_dir, metrics, config, dataset, split, generato
         {k: v["val_map"] for k, v in histories.items()}, indent=2))
 
 
-def _retrieval_figure(run_dir, dataset, split, q_codes, db_codes, bits, figures) -> None:
+def _retrieval_figure(run_dir, rd: RunData, q_codes, db_codes, bits, figures) -> None:
+    from dshgan.data.files import decode_part
     from dshgan.index import HammingIndex
     from dshgan.report import plots
 
-    labels = dataset.labels
-    q_ids = split.query
+    labels, q_ids = rd.labels, rd.split.query
     # One query per class (the first of each), so the figure shows every class once.
     shown, seen = [], set()
     for i, qi in enumerate(q_ids):
@@ -281,12 +428,16 @@ def _retrieval_figure(run_dir, dataset, split, q_codes, db_codes, bits, figures)
     index = HammingIndex(bits)  # ids = database order, so ties rank as the metrics rank them
     index.add(db_codes)
     _, ids = index.search(q_codes[shown], min(10, len(db_codes)))
-    retrieved = split.database[ids]
+    retrieved = rd.split.database[ids]
     relevant = (labels[retrieved] & labels[q_ids[shown]][:, None, :]).any(axis=2)
+    thumbs = decode_part(rd.data, retrieved.ravel(), rd.hash_size, workers=0)
+    if len(thumbs.kept) != retrieved.size:  # an image became unreadable since it was encoded
+        return
     plots.plot_retrieval_examples(
-        dataset.images[q_ids[shown]], dataset.images[retrieved], relevant,
+        decode_part(rd.data, q_ids[shown], rd.hash_size, workers=0).images,
+        thumbs.images.reshape(*retrieved.shape, *thumbs.images.shape[1:]), relevant,
         run_dir / "retrieval_examples.png",
-        query_labels=[", ".join(dataset.class_names[j] for j in np.flatnonzero(labels[q]))
+        query_labels=[", ".join(rd.class_names[j] for j in np.flatnonzero(labels[q]))
                       for q in q_ids[shown]],
         title=f"Top 10 by Hamming distance at {bits} bits (green: relevant, red: not)")
     figures[f"Retrieval examples at {bits} bits"] = "retrieval_examples.png"

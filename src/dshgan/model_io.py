@@ -49,7 +49,7 @@ def load_trained_model(run_dir: str | Path, device: torch.device) -> TrainedMode
         nets.append(net.to(device).eval())
     generator = None
     if state["generator"] is not None:
-        size = state["image_size"][0]
+        size = state.get("gan_image_size", state["image_size"][0])
         generator = ConditionalGenerator(num_classes, config.gan.noise_dim, size, config.gan.width)
         generator.load_state_dict(state["generator"])
         generator.to(device).eval()

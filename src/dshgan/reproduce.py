@@ -19,7 +19,13 @@ import numpy as np
 import torch
 
 from dshgan.config import RunConfig, load_config, save_config
-from dshgan.experiment import baseline_codes, baseline_features, replace_config
+from dshgan.experiment import (
+    REAL_TRIPLETS,
+    baseline_codes,
+    baseline_features,
+    main_method_name,
+    replace_config,
+)
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
 from dshgan.train.encoding import FrozenPartOutputs
@@ -36,9 +42,6 @@ ABLATIONS = {
     "w/o classification stream": {"use_classification_stream": False},
 }
 
-# Our variant's row name (config hashing.use_synthetic: false): the paper's hashing net trained
-# on triplets of real labelled images; stage 1 is skipped.
-REAL_TRIPLETS = "real-triplet hashing"
 
 QUICK = {
     "gan": {"steps": 30, "batch_size": 32, "width": 16},
@@ -244,12 +247,6 @@ def _evaluate_net(net, data: _SplitData, device, progress: bool) -> dict[int, di
     q = data.query.codes(net, device)
     db = data.database.codes(net, device, progress=progress, desc="encode database")
     return {b: _evaluate_codes(q[b], db[b], data) for b in net.bits}
-
-
-def main_method_name(hashing) -> str:
-    """The table's name for the configured method: the paper's DSH-GAN, or, with synthetic
-    images switched off in the config itself (not as an ablation), our real-triplet variant."""
-    return "DSH-GAN" if hashing.use_synthetic else REAL_TRIPLETS
 
 
 def _asked(rows: tuple[str, ...] | None, method: str) -> bool:

@@ -70,3 +70,15 @@ def stack_images(arrays: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarr
                 f"images differ in size: {names[0]} is {first[1]}x{first[0]} but {name} is "
                 f"{arr.shape[1]}x{arr.shape[0]} (width x height); pass image_size to resize all")
     return np.stack(arrays)
+
+
+def resize_images(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """uint8 (n, H, W, 3) resized to ``size`` with the same filter as decoding (PIL bilinear);
+    the array itself when it already has that size (no copy)."""
+    h, w = normalize_size(size)
+    if images.shape[1:3] == (h, w):
+        return images
+    out = np.empty((len(images), h, w, 3), dtype=np.uint8)
+    for i, image in enumerate(images):
+        out[i] = np.asarray(Image.fromarray(image).resize((w, h), Image.BILINEAR))
+    return out

@@ -26,9 +26,10 @@ class Protocol:
     """How to split a dataset.
 
     labelled_in_database: the labelled images stay in the database (cifar10-1) or are removed
-    from it (cifar10, nuswide21). The unlabelled pool is the database minus validation images
-    (validation never trains), which is the database itself when labelled images are outside it.
-    topk: the mAP cut-off (None = the whole database).
+    from it (cifar10, nuswide21). The database holds labelled images only (relevance must be
+    known to score it). The unlabelled pool is the database plus the unlabelled images, minus
+    validation images (validation never trains).
+    topk: the mAP cut-off (None = the whole database). query_per_class 0: no test queries.
     """
 
     name: str
@@ -41,8 +42,9 @@ class Protocol:
     description: str
 
     def __post_init__(self) -> None:
-        if self.query_per_class < 1 or self.labelled_per_class < 1:
-            raise ValueError(f"protocol {self.name!r}: per-class counts must be >= 1")
+        if self.query_per_class < 0 or self.labelled_per_class < 1:
+            raise ValueError(f"protocol {self.name!r}: query_per_class must be >= 0 (0: "
+                             "train only) and labelled_per_class >= 1")
         if not 0 <= self.validation_per_class < self.labelled_per_class:
             raise ValueError(f"protocol {self.name!r}: validation_per_class must be in "
                              f"[0, labelled_per_class)")
@@ -148,7 +150,7 @@ def make_split(dataset: ImageDataset | Catalogue, protocol: str | Protocol, seed
     rng = np.random.default_rng(seed)
     taken = np.zeros(n, dtype=bool)
     query = np.concatenate(_draw(labels, taken, proto.query_per_class, rng,
-                                 dataset.class_names, "query", proto.name))
+                                 dataset.class_names, "query", proto.name)).astype(np.int64)
     labelled = _draw(labels, taken, proto.labelled_per_class, rng, dataset.class_names,
                      "labelled", proto.name)
     v = proto.validation_per_class
@@ -156,11 +158,12 @@ def make_split(dataset: ImageDataset | Catalogue, protocol: str | Protocol, seed
     train = np.concatenate([d[v:] for d in labelled])
     in_query = np.zeros(n, dtype=bool)
     in_query[query] = True
+    has_label = labels.any(axis=1)
     if proto.labelled_in_database:
-        database = np.flatnonzero(~in_query)
+        database = np.flatnonzero(~in_query & has_label)
     else:
-        database = np.flatnonzero(~taken)
-    unlabelled = np.setdiff1d(database, validation)
+        database = np.flatnonzero(~taken & has_label)
+    unlabelled = np.setdiff1d(np.union1d(database, np.flatnonzero(~has_label)), validation)
     return Split(np.sort(query).astype(np.int64), np.sort(train).astype(np.int64),
                  np.sort(validation).astype(np.int64), database.astype(np.int64),
                  unlabelled.astype(np.int64), proto.name, int(seed), proto.topk)
