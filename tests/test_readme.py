@@ -23,3 +23,41 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert install_and_test.split(" && ")[0] in ci  # the same pip install line
     assert "python -m pytest" in ci
+
+
+def _strip_fences(markdown: str) -> str:
+    return re.sub(r"^```.*?^```", "", markdown, flags=re.DOTALL | re.MULTILINE)
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: the heading's text (code spans and link texts kept), lower case,
+    punctuation dropped, spaces to hyphens, "-1", "-2"... for repeats."""
+    anchors, seen = set(), {}
+    for line in _strip_fences(markdown).splitlines():
+        m = re.match(r"#{1,6} (.*)", line)
+        if not m:
+            continue
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1))
+        slug = re.sub(r"[^\w\- ]", "", text.replace("`", "").strip().lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        anchors.add(slug if n == 0 else f"{slug}-{n}")
+    return anchors
+
+
+def test_relative_links_point_to_existing_files_and_headings():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    broken = []
+    for page in pages:
+        text = re.sub(r"`[^`\n]*`", "", _strip_fences(page.read_text()))  # links outside code
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):  # http:, https:, mailto:
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            where = f"{page.relative_to(ROOT)}: {target}"
+            if not dest.exists():
+                broken.append(f"{where} (no such file)")
+            elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest.read_text()):
+                broken.append(f"{where} (no such heading)")
+    assert not broken, "\n".join(broken)
