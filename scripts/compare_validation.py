@@ -4,9 +4,10 @@ For each seed, the kept net of each run encodes that seed's validation images; e
 its leave-one-out AP (ranked against the other validation images), averaged over the code
 lengths both runs have. The pooled means, their difference (B - A) and a bootstrap interval that
 resamples the validation images within each seed (the same images for A and B) are printed.
-Why: one seed's 500 validation images could not separate 96 from 128 px (docs/results.md, sixth
-run); pooling seeds triples the images, and the interval says whether that is enough. Only the
-validation split is encoded, never the test queries, so this is safe for model selection.
+Why: one seed's 500 validation images could not separate 96 from 128 px
+(docs/experiments/2026-11-29-cifar10-plus-levers.md, "Sixth run"); pooling seeds triples the
+images, and the interval says whether that is enough. Only the validation split is encoded,
+never the test queries, so this is safe for model selection.
 ``--flip-average-b`` encodes B with flip-averaged codes, to weigh that test-time augmentation
 (A and B may then be the same run). ``--weights-a/-b`` compare other weights of a checkpoint:
 the raw ones after the last epoch, or the weight average after it (A and B may be one run).

@@ -61,3 +61,21 @@ def test_relative_links_point_to_existing_files_and_headings():
             elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest.read_text()):
                 broken.append(f"{where} (no such heading)")
     assert not broken, "\n".join(broken)
+
+
+def test_code_and_configs_point_to_existing_docs_and_sections():
+    """`docs/x.md, "Name"` in code, configs and scripts: the file exists, and so does a heading
+    containing Name (how code points into docs/design.md and the experiment log)."""
+    files = [p for d in ("src", "benchmarks", "scripts") for p in (ROOT / d).rglob("*")
+             if p.suffix in (".py", ".yaml") and p.is_file()]
+    broken = []
+    for f in files:
+        text = re.sub(r"\s*\n\s*#?\s*", " ", f.read_text())  # references may wrap lines
+        for path, name in re.findall(r"(docs/[\w./-]+\.md)(?:,? \"([^\"]+)\")?", text):
+            doc = ROOT / path
+            if not doc.exists():
+                broken.append(f"{f.relative_to(ROOT)}: {path}")
+            elif name and not re.search(rf"^#+ .*{re.escape(name)}", doc.read_text(),
+                                        flags=re.MULTILINE | re.IGNORECASE):
+                broken.append(f"{f.relative_to(ROOT)}: {path}, \"{name}\"")
+    assert not broken, "\n".join(broken)

@@ -2,10 +2,11 @@
 
 Why: two configurations scored on the same validation queries differ by a mean of per-query
 differences; how far that mean moves when the queries are redrawn says whether the validation
-split can tell the two apart at all (the sixth run in docs/results.md is a case where it could
-not). Queries are resampled with replacement *within* each split (each seed draws its own split
-and trains its own nets, so splits are strata), and the same resample is used for both
-configurations (pairing), which removes the query-to-query spread they share.
+split can tell the two apart at all (docs/experiments/2026-11-29-cifar10-plus-levers.md,
+"Sixth run", is a case where it could not). Queries are resampled with replacement *within*
+each split (each seed draws its own split and trains its own nets, so splits are strata), and
+the same resample is used for both configurations (pairing), which removes the query-to-query
+spread they share.
 """
 
 from __future__ import annotations
