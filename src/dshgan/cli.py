@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--source", default=None, help="dataset: folder, archive, CIFAR-10 archive")
     train.add_argument("--list-dir", default=None, help="folder of list files (multi-label sets)")
     train.add_argument("--image-root", default=None, help="root of the list files' images")
+    train.add_argument("--protocol", default=None,
+                       help="split: a protocol name or auto (sized from the smallest class)")
+    train.add_argument("--split", dest="split_dir", default=None,
+                       help="a split folder written by `dshgan data prepare`, used as it is")
+    train.add_argument("--train-only", action="store_true",
+                       help="no test queries: train, validate, save model.pt (for indexing)")
+    train.add_argument("--on-bad-image", choices=("skip", "fail"), default=None,
+                       help="an undecodable image: skip and list it (default) or stop")
     _add_run_options(train, None)
 
     data = sub.add_parser("data", help="dataset tools")
@@ -77,11 +85,12 @@ def _overrides(args: argparse.Namespace) -> dict:
         value = getattr(args, key, None)
         if value is not None:
             (out.setdefault(section, {}) if section else out)[field] = value
-    for key, field in (("source", "source"), ("list_dir", "list_dir"),
-                       ("image_root", "image_root")):
+    for key in ("source", "list_dir", "image_root", "protocol", "split_dir", "on_bad_image"):
         value = getattr(args, key, None)
         if value is not None:
-            out.setdefault("data", {})[field] = value
+            out.setdefault("data", {})[key] = value
+    if getattr(args, "train_only", False):
+        out.setdefault("data", {})["query_per_class"] = 0
     return out
 
 
