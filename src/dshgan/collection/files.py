@@ -1,0 +1,79 @@
+"""Which files a collection holds: a stable listing, folder labels and content digests.
+
+The listing is sorted by relative path (``/``-separated) so the same folder always gives the
+same order, and so the same ids: a resumed build relies on that. Symbolic links are followed,
+files and folders alike; a link back to a folder being walked (a cycle) is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from dshgan.data.images import is_image_name
+
+LABEL_MODES = ("auto", "folder", "none")
+DIGEST_BYTES = 20  # sha1
+
+
+def list_images(root: str | os.PathLike) -> list[str]:
+    """Image files under ``root`` (recursively), as sorted paths relative to it.
+
+    ``root`` may also be a single image file: then the list is its name (relative to its folder).
+    """
+    root = Path(root)
+    if root.is_file():
+        if not is_image_name(root.name):
+            raise ValueError(f"{root} is not an image file (extensions: .jpg, .png, ...)")
+        return [root.name]
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder {root} not found")
+    found: list[str] = []
+    _walk(root, "", {os.path.realpath(root)}, found)
+    return sorted(found)
+
+
+def _walk(folder: Path, prefix: str, ancestors: set[str], found: list[str]) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        raise RuntimeError(f"cannot list folder {folder}: {exc}") from exc
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue  # hidden files and our own partial folders
+        rel = prefix + entry.name
+        if entry.is_dir(follow_symlinks=True):
+            real = os.path.realpath(entry.path)
+            if real in ancestors:
+                continue  # a link back up the tree: following it would never end
+            _walk(Path(entry.path), rel + "/", ancestors | {real}, found)
+        elif entry.is_file(follow_symlinks=True) and is_image_name(entry.name):
+            found.append(rel)
+
+
+def folder_labels(rel_paths: Sequence[str], mode: str = "auto") -> list[list[str]] | None:
+    """Labels from a ``<class>/<image>`` layout: the first folder of each path.
+
+    ``folder``: every image in a subfolder gets its first folder's name (images at the top get
+    none); ``auto``: the same, but only when every image sits exactly one folder deep
+    (``<class>/<image>``), else no labels; ``none``: no labels.
+    """
+    if mode not in LABEL_MODES:
+        raise ValueError(f"labels must be one of {LABEL_MODES}, got {mode!r}")
+    if mode == "none" or not rel_paths:
+        return None
+    parts = [p.split("/") for p in rel_paths]
+    if mode == "auto" and any(len(p) != 2 for p in parts):
+        return None
+    return [[p[0]] if len(p) > 1 else [] for p in parts]
+
+
+def file_digest(path: str | os.PathLike) -> bytes:
+    """sha1 of the file's bytes: tells an indexed image and its query apart from look-alikes."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.digest()
