@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="dataset tools")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     prepare = data_sub.add_parser("prepare", help="read a dataset and write a protocol's splits")
-    prepare.add_argument("protocol", help="cifar10, cifar10-1, nuswide21, demo")
+    prepare.add_argument("protocol", help="cifar10, cifar10-1, nuswide21, demo, or auto")
     prepare.add_argument("--source", default=None, help="folder, archive or CIFAR-10 archive")
     prepare.add_argument("--list-dir", default=None)
     prepare.add_argument("--image-root", default=None)
@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dshgan.reproduce_cli import add_reproduce_parser
 
     add_reproduce_parser(sub)
+    from dshgan.index_cli import add_index_parsers
+
+    add_index_parsers(sub)
     return parser
 
 
@@ -167,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             from dshgan.reproduce_cli import run_reproduce
 
             return run_reproduce(args)
+        if args.command in ("index", "search"):
+            from dshgan.index_cli import run_index_command
+
+            return run_index_command(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
         print(f"dshgan: error: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,195 @@
+"""``dshgan index build|add|remove|info`` and ``dshgan search``: argument parsing and printing
+only; the work is in ``dshgan.collection``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+# the library's defaults (collection.build.DEFAULT_CHUNK, collection.files.LABEL_MODES), written
+# out so that building the parser does not import torch; a test keeps them equal
+DEFAULT_CHUNK = 4096
+LABEL_MODES = ("auto", "folder", "none")
+
+
+def add_index_parsers(sub) -> None:
+    index = sub.add_parser("index", help="index a collection of your own images with a run")
+    isub = index.add_subparsers(dest="index_command", required=True)
+
+    build = isub.add_parser("build", help="encode every image under a folder into an index "
+                            "file (rerun the same command to resume an interrupted build)")
+    build.add_argument("run", help="a run folder holding model.pt")
+    build.add_argument("--images", required=True, help="folder of images (searched recursively)")
+    build.add_argument("--bits", type=int, default=None,
+                       help="code length (default: the longest the run has)")
+    build.add_argument("--out", required=True, help="index file to write")
+    build.add_argument("--labels", choices=LABEL_MODES, default="auto",
+                       help="labels from <class>/<image> folders (auto: when every image "
+                            "sits one folder deep)")
+    _add_encoding_options(build)
+
+    add = isub.add_parser("add", help="encode more images into an existing index")
+    add.add_argument("index", help="index file")
+    add.add_argument("--images", required=True, help="folder (or one image) to add")
+    add.add_argument("--run", default=None, help="the run folder, if not where the index "
+                     "recorded it (must hold the same model.pt)")
+    _add_encoding_options(add)
+
+    remove = isub.add_parser("remove", help="remove images from an index")
+    remove.add_argument("index", help="index file")
+    remove.add_argument("--paths", nargs="+", required=True,
+                        help="paths as search prints them (relative to the root), or files")
+
+    info = isub.add_parser("info", help="what an index holds")
+    info.add_argument("index", help="index file")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+
+    search = sub.add_parser("search", help="search an index with query images")
+    search.add_argument("index", help="index file (from `dshgan index build`)")
+    search.add_argument("images", nargs="+", metavar="IMAGE", help="query image files")
+    search.add_argument("-k", type=int, default=10, help="results per query (default 10)")
+    search.add_argument("--radius", type=int, default=None,
+                        help="only results within this Hamming distance")
+    search.add_argument("--json", action="store_true", help="machine-readable output")
+    search.add_argument("--run", default=None, help="the run folder, if not where the index "
+                        "recorded it (must hold the same model.pt)")
+    search.add_argument("--device", default="auto")
+
+
+def _add_encoding_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chunk", type=int, default=DEFAULT_CHUNK,
+                   help=f"images per resumable chunk (default {DEFAULT_CHUNK})")
+    p.add_argument("--workers", type=int, default=None,
+                   help="image decoding processes (default: one per core; 0: none)")
+    p.add_argument("--on-bad-image", choices=["skip", "fail"], default="skip",
+                   help="skip unreadable images and list them (default), or stop")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run_index_command(args: argparse.Namespace) -> int:
+    handlers = {"build": _build, "add": _add, "remove": _remove, "info": _info}
+    handler = _search if args.command == "search" else handlers[args.index_command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        if args.command == "index" and args.index_command in ("build", "add"):
+            print("\ninterrupted: run the same command again to continue from the finished "
+                  "chunks", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, FileExistsError):
+        raise
+    except OSError as err:  # permissions, a full disk: reported by `main` like the others
+        raise RuntimeError(str(err)) from err
+
+
+def _report(report, verb: str) -> None:
+    if report.resumed_chunks:
+        print(f"resumed: {report.resumed_chunks} of {report.chunks} chunks were finished by an "
+              "earlier run")
+    if report.skipped_present:
+        print(f"{report.skipped_present} images were already in the index (left as they are)")
+    print(f"{verb} {report.added} images ({report.index.bits}-bit codes) in "
+          f"{report.seconds:.1f} s; {report.out} now holds {len(report.index)} images")
+    if report.bad:
+        print(f"{len(report.bad)} unreadable image(s) skipped, listed in {report.bad_list}",
+              file=sys.stderr)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from dshgan.collection.build import build_index
+
+    report = build_index(args.run, args.images, args.out, bits=args.bits, chunk=args.chunk,
+                         progress=not args.no_progress, workers=args.workers,
+                         on_bad_image=args.on_bad_image, labels=args.labels,
+                         device=args.device)
+    _report(report, "indexed")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from dshgan.collection.build import add_images
+
+    report = add_images(args.index, args.images, run_dir=args.run, chunk=args.chunk,
+                        progress=not args.no_progress, workers=args.workers,
+                        on_bad_image=args.on_bad_image, device=args.device)
+    _report(report, "added")
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from dshgan.collection.image_index import ImageIndex
+
+    index = ImageIndex.load(args.index)
+    removed = index.remove(args.paths)
+    index.save(args.index)
+    print(f"removed {removed} images; {args.index} now holds {len(index)} images")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from dshgan.collection.image_index import ImageIndex
+
+    info = ImageIndex.load(args.index).info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    fp = info["fingerprint"]
+    print(f"index    {info['file']}")
+    print(f"images   {info['images']}")
+    print(f"codes    {info['bits']} bits")
+    print(f"root     {info['root']}")
+    print(f"run      {info['run_dir']} (model.pt sha256 {fp['model_sha256'][:16]}..., "
+          f"images decoded at {fp['image_size'][0]}x{fp['image_size'][1]})")
+    if info["labels"]:
+        shown = ", ".join(f"{k} {v}" for k, v in info["labels"].items())
+        print(f"labels   {shown}" + (f"; unlabelled {info['unlabelled']}"
+                                     if info["unlabelled"] else ""))
+    else:
+        print("labels   none")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from dshgan.collection.encoder import Encoder
+    from dshgan.collection.image_index import ImageIndex
+
+    if args.k < 1:
+        raise ValueError(f"-k must be >= 1, got {args.k}")
+    if args.radius is not None and args.radius < 0:
+        raise ValueError(f"--radius must be >= 0, got {args.radius}")
+    for image in args.images:
+        with open(image, "rb"):  # a missing query fails before the model loads
+            pass
+    index = ImageIndex.load(args.index)
+    encoder = Encoder.from_run(args.run or _recorded_run(index), bits=index.bits,
+                               device=args.device)
+    index.use(encoder)
+    results = index.search(args.images, k=args.k, radius=args.radius)
+    if args.json:
+        print(json.dumps({
+            "index": args.index, "root": index.root, "bits": index.bits, "k": args.k,
+            "radius": args.radius,
+            "queries": [{"query": q, "results": [r.to_dict() for r in rs]}
+                        for q, rs in zip(args.images, results)]}, indent=2))
+        return 0
+    for query, rows in zip(args.images, results):
+        print(f"query {query}: {len(rows)} results")
+        if rows:
+            width = max(len(r.path) for r in rows)
+            print(f"  {'rank':>4}  {'dist':>4}  {'path'.ljust(width)}  labels")
+        for r in rows:
+            note = "  (same file)" if r.same_file else ""
+            print(f"  {r.rank:>4}  {r.distance:>4}  {r.path.ljust(width)}  "
+                  f"{','.join(r.labels) or '-'}{note}")
+    return 0
+
+
+def _recorded_run(index) -> str:
+    from pathlib import Path
+
+    if index.run_dir is None or not Path(index.run_dir, "model.pt").exists():
+        raise FileNotFoundError(f"the run folder {index.run_dir} that {index.file} was built "
+                                "with is not there any more: give it with --run RUN")
+    return index.run_dir
