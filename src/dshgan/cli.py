@@ -116,6 +116,10 @@ def _run(config_name: str, args: argparse.Namespace) -> int:
 
 def _print_summary(metrics: dict, run_dir: Path) -> None:
     results = metrics["results"]
+    if not results:
+        print(f"\ntrain only (no test queries): validation mAP {metrics['validation']}")
+        print(f"model: {run_dir / 'model.pt'}\nreport: {run_dir / 'report.md'}")
+        return
     bits = list(next(iter(results.values())).keys())
     print(f"\nmAP ({metrics['protocol']}, top {metrics['topk'] or 'all'}):")
     print("method".ljust(10) + "".join(f"{b + ' bits':>10}" for b in bits))

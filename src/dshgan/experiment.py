@@ -134,7 +134,7 @@ def run_experiment(
     evaluated = bool(len(rd.split.query))
     codes = _encode_and_features(config, rd, nets, device) if evaluated else None
     timing["encode_s"] = time.perf_counter() - t0
-    write_split(rd.split, data, run_dir / "split")
+    write_split(rd.split_without_failures(), data, run_dir / "split")
     bad.write(run_dir / "bad_images.txt")
     logger.info("images: %s", bad.summary())
 

@@ -35,6 +35,7 @@ class RunData:
                  progress: bool = False, seed: int = 0):
         self.data, self.hash_size, self.gan_size = data, hash_size, gan_size
         self.bad, self.workers, self.progress, self.seed = bad, workers, progress, seed
+        self.failed: set[int] = set()  # dataset indices that could not be decoded
         asked = np.concatenate([split.query, split.train, split.validation])
         decoded = self._checked(decode_part(data, asked, hash_size, workers, progress,
                                             "decode labelled images"))
@@ -52,7 +53,15 @@ class RunData:
     def _checked(self, decoded: Decoded) -> Decoded:
         for i, message in decoded.failures:
             self.bad.record(self.data.names[i], message)
+            self.failed.add(int(i))
         return decoded
+
+    def split_without_failures(self) -> Split:
+        """The split with every image that failed to decode so far taken out of every part."""
+        failed = np.fromiter(self.failed, np.int64, len(self.failed))
+        return dataclasses.replace(self.split, **{
+            p: getattr(self.split, p)[~np.isin(getattr(self.split, p), failed)]
+            for p in ("query", "train", "validation", "database", "unlabelled")})
 
     @property
     def labels(self) -> np.ndarray:

@@ -55,3 +55,56 @@ def test_empty_class_folder_and_missing_folder(tmp_image_folder, tmp_path):
         read_image_folder(tmp_image_folder)
     with pytest.raises(DataError, match="does not exist"):
         read_image_folder(tmp_path / "nope")
+
+
+def _png(path, value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encode_image(np.full((4, 4, 3), value, np.uint8)))
+
+
+def test_labelled_folders_beside_unlabelled_ones_at_any_depth(tmp_path):
+    _png(tmp_path / "labelled" / "cat" / "1.png", 10)
+    _png(tmp_path / "labelled" / "dog" / "2.png", 20)
+    _png(tmp_path / "unlabelled" / "3.png", 30)
+    _png(tmp_path / "unlabelled" / "trip" / "day2" / "4.png", 40)
+    cat = scan_dataset(tmp_path)
+    assert cat.class_names == ["cat", "dog"]
+    assert cat.names == ["labelled/cat/1.png", "labelled/dog/2.png", "unlabelled/3.png",
+                         "unlabelled/trip/day2/4.png"]
+    assert cat.labels.tolist() == [[1, 0], [0, 1], [0, 0], [0, 0]]
+    assert cat.is_labelled.tolist() == [True, True, False, False]
+    ds = read_image_folder(tmp_path)
+    assert ds.images[:, 0, 0, 0].tolist() == [10, 20, 30, 40]
+
+
+@pytest.mark.parametrize("extra, match", [
+    ("stray/5.png", "outside labelled/ and unlabelled/"),
+    ("labelled/6.png", "is not labelled/<class>/<image>"),
+    ("labelled/cat/deeper/7.png", "is not labelled/<class>/<image>"),
+])
+def test_labelled_unlabelled_layout_refuses_images_elsewhere(tmp_path, extra, match):
+    _png(tmp_path / "labelled" / "cat" / "1.png", 10)
+    _png(tmp_path / "unlabelled" / "3.png", 30)
+    _png(tmp_path / extra, 50)
+    with pytest.raises(DataError, match=match):
+        scan_dataset(tmp_path)
+
+
+def test_only_unlabelled_images_is_refused(tmp_path):
+    _png(tmp_path / "unlabelled" / "3.png", 30)
+    with pytest.raises(DataError, match="no labelled images"):
+        scan_dataset(tmp_path)
+
+
+def test_class_folders_that_are_symbolic_links_are_followed(tmp_path):
+    store = tmp_path / "store"
+    _png(store / "cats" / "1.png", 10)
+    _png(store / "dogs" / "2.png", 20)
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "cat").symlink_to(store / "cats", target_is_directory=True)
+    (root / "dog").symlink_to(store / "dogs", target_is_directory=True)
+    (store / "cats" / "loop").symlink_to(root, target_is_directory=True)  # a cycle must end
+    ds = read_image_folder(root)
+    assert ds.class_names == ["cat", "dog"]
+    assert ds.names == ["cat/1.png", "dog/2.png"]

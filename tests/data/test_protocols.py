@@ -140,3 +140,27 @@ def test_check_split_catches_overlaps(toy_dataset):
         check_split(bad, len(toy_dataset))
     with pytest.raises(DataError, match="outside"):
         check_split(s, 10)
+
+
+def test_unlabelled_images_are_never_drawn_and_join_only_the_pool():
+    from dshgan.data import Catalogue
+
+    labels = np.zeros((40, 2), np.uint8)
+    labels[:10, 0] = 1
+    labels[10:20, 1] = 1  # rows 20..39 unlabelled
+    cat = Catalogue([f"i{i}" for i in range(40)], labels, ["a", "b"])
+    proto = Protocol("t", 2, 4, 1, labelled_in_database=True, topk=None, multi_label=False,
+                     description="")
+    split = make_split(cat, proto, seed=3)
+    drawn = np.concatenate([split.query, split.train, split.validation, split.database])
+    assert (drawn < 20).all()  # queries, labelled and the scored database: labelled only
+    assert set(range(20, 40)) <= set(split.unlabelled.tolist())
+    assert not set(split.validation) & set(split.unlabelled)
+    assert len(split.database) == 16  # every labelled image but the 4 queries
+
+
+def test_no_queries_is_a_train_only_split(toy_dataset):
+    proto = Protocol("t", 0, 4, 1, labelled_in_database=False, topk=None, multi_label=False,
+                     description="")
+    split = make_split(toy_dataset, proto, seed=0)
+    assert len(split.query) == 0 and len(split.train) == 12 and len(split.validation) == 4

@@ -154,15 +154,22 @@ def prepare(name: str | Protocol, source: str | os.PathLike | None, out_dir: str
             image_root: str | os.PathLike | None = None,
             class_names: list[str] | None = None) -> Split:
     """``dshgan data prepare NAME --source PATH``: catalogue the source (no image is decoded),
-    draw the protocol's split with ``seed``, write it to ``out_dir`` and return it.
+    draw the protocol's split with ``seed``, write it to ``out_dir`` and return it; ``dshgan
+    train --split OUT_DIR`` (config ``data.split_dir``) trains on exactly that split.
 
     ``image_root`` is accepted for symmetry with :func:`load_dataset` and not needed here: a
     split records image names only.
     """
     del image_root
-    protocol = get_protocol(name)
     catalogue = scan_dataset(source, list_file=list_file, list_dir=list_dir,
                              class_names=class_names)
+    if isinstance(name, Protocol):
+        protocol = name
+    else:  # a registered name, or "auto" (sized from the smallest class)
+        from dshgan.data.split_sizes import resolve_protocol
+
+        protocol, _ = resolve_protocol(name, catalogue.labels, catalogue.class_names,
+                                       catalogue.multi_label)
     split = make_split(catalogue, protocol, seed)
     write_split(split, catalogue, out_dir)
     return split

@@ -1,0 +1,113 @@
+"""``dshgan train`` on folders a user would have: labelled classes beside unlabelled images."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dshgan.cli import main
+from dshgan.data.toy import make_toy_dataset
+from dshgan.data.writers import encode_image
+from dshgan.experiment import image_sizes
+from dshgan.config import load_config
+
+TINY = ["--set", "gan.steps=3", "--set", "gan.batch_size=8", "--set", "gan.width=8",
+        "--set", "hashing.backbone_kwargs={width: 4}", "--set", "hashing.epochs=1",
+        "--set", "hashing.batch_size=8", "--set", "evaluation.precision_at_n=[5]",
+        "--no-progress"]
+
+
+@pytest.fixture
+def own_folder(tmp_path):
+    """4 classes: 16 labelled images each under labelled/<class>/, 56 unlabelled ones at two
+    depths under unlabelled/, and one truncated PNG among the unlabelled."""
+    toy = make_toy_dataset(n_per_class=30, num_classes=4, image_size=32, seed=0)
+    root = tmp_path / "photos"
+    seen = {}
+    for i, (image, c) in enumerate(zip(toy.images, toy.class_ids)):
+        k = seen[c] = seen.get(c, 0) + 1
+        folder = (root / "labelled" / toy.class_names[c] if k <= 16
+                  else root / "unlabelled" / f"day{i % 2}" / ("sub" if i % 3 else ""))
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i}.png").write_bytes(encode_image(image))
+    good = (root / "labelled" / toy.class_names[0] / "0.png").read_bytes()
+    (root / "unlabelled" / "broken.png").write_bytes(good[: len(good) // 3])
+    return root
+
+
+def _run(args, capsys):
+    code = main(args)
+    return code, capsys.readouterr()
+
+
+def test_train_on_labelled_and_unlabelled_folders(own_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out = _run(["train", "--config", "demo", "--source", str(own_folder), "--protocol",
+                      "auto", "--run-dir", str(run), *TINY], capsys)
+    assert code == 0, out.err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["results"]) == {"DSH-GAN", "LSH", "ITQ"}
+    assert metrics["bad_images"] == 1
+    assert (run / "bad_images.txt").read_text().startswith("unlabelled/broken.png\t")
+    split = json.loads((run / "split" / "split.json").read_text())
+    # auto: 16 labelled in the smallest class -> 3 queries, 13 labelled (1 validation) per
+    # class; the scored database holds the labelled non-query images only, the pool the rest.
+    assert split["counts"]["query"] == 12 and split["counts"]["validation"] == 4
+    assert split["counts"]["database"] == 52
+    assert split["counts"]["unlabelled"] == 52 - 4 + 56  # the broken image is never decoded
+    database = (run / "split" / "database.txt").read_text().split()
+    assert all(not name.startswith("unlabelled/") for name in database[::5])
+    state = torch.load(run / "model.pt", weights_only=False)
+    assert state["image_size"] == [32, 32] and state["gan_image_size"] == 32
+
+
+def test_train_only_saves_a_model_and_evaluates_nothing(own_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out = _run(["train", "--config", "demo", "--source", str(own_folder), "--protocol",
+                      "auto", "--train-only", "--run-dir", str(run), *TINY], capsys)
+    assert code == 0, out.err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["results"] == {} and metrics["protocol"].endswith("+custom")
+    assert set(metrics["validation"]) == {"12/24/32/48"}
+    assert (run / "model.pt").exists() and "train only" in (run / "report.md").read_text()
+    assert "train only" in out.out
+
+
+def test_a_prepared_split_is_trained_on_as_it_is(own_folder, tmp_path, capsys):
+    prepared = tmp_path / "split"
+    code, out = _run(["data", "prepare", "auto", "--source", str(own_folder), "--out",
+                      str(prepared), "--seed", "5"], capsys)
+    assert code == 0, out.err
+    run = tmp_path / "run"
+    code, out = _run(["train", "--config", "demo", "--source", str(own_folder), "--split",
+                      str(prepared), "--run-dir", str(run), *TINY], capsys)
+    assert code == 0, out.err
+    for part in ("query", "train", "validation"):
+        assert (run / "split" / f"{part}.txt").read_text() == \
+            (prepared / f"{part}.txt").read_text()
+    assert json.loads((run / "split" / "split.json").read_text())["seed"] == 5
+
+
+def test_on_bad_image_fail_stops_with_the_file_named(own_folder, tmp_path, capsys):
+    code, out = _run(["train", "--config", "demo", "--source", str(own_folder), "--protocol",
+                      "auto", "--on-bad-image", "fail", "--run-dir", str(tmp_path / "r"), *TINY],
+                     capsys)
+    assert code == 2 and "broken.png" in out.err and "Traceback" not in out.err
+
+
+def test_sizes_come_from_the_trunk_when_asked():
+    config = load_config("photos")
+    assert image_sizes(config) == (128, 32)
+    small = load_config("demo", {"data": {"image_size": 16}, "gan": {"image_size": 8}})
+    assert image_sizes(small) == (16, 8)
+    assert image_sizes(load_config("demo")) == (32, 32)
+
+
+def test_pixel_features_are_block_means_at_any_size():
+    from dshgan.experiment import pixel_features
+
+    images = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    want = images.astype(np.float32).reshape(3, 16, 2, 16, 2, 3).mean(axis=(2, 4)) / 255
+    assert np.allclose(pixel_features(images), want.reshape(3, -1), atol=1e-6)
+    assert pixel_features(np.zeros((2, 20, 20, 3), np.uint8)).shape == (2, 768)
