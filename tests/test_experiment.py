@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from dshgan.cli import main
+from dshgan.config import load_config
 from dshgan.data.toy import make_toy_dataset
 from dshgan.data.writers import encode_image
 from dshgan.experiment import image_sizes
-from dshgan.config import load_config
 
 TINY = ["--set", "gan.steps=3", "--set", "gan.batch_size=8", "--set", "gan.width=8",
         "--set", "hashing.backbone_kwargs={width: 4}", "--set", "hashing.epochs=1",
