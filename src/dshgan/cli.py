@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--image-root", default=None)
     prepare.add_argument("--out", required=True, help="folder for the split list files")
     prepare.add_argument("--seed", type=int, default=0)
+    example = data_sub.add_parser(
+        "example-folder", help="write the bundled sample as labelled/<class>/ + unlabelled/")
+    example.add_argument("out", help="folder to create (must not exist)")
+    example.add_argument("--labelled-per-class", type=int, default=30)
 
     encode = sub.add_parser("encode", help="images to binary codes with a trained run")
     encode.add_argument("run", help="a run folder holding model.pt")
@@ -166,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
             return _run("demo", args)
         if args.command == "train":
             return _run(args.config, args)
+        if args.command == "data" and args.data_command == "example-folder":
+            from dshgan.data.example_folder import write_example_folder
+
+            out = write_example_folder(args.out, args.labelled_per_class)
+            print(f"wrote {out}: labelled/<class>/ ({args.labelled_per_class} per class) and "
+                  "unlabelled/")
+            return 0
         if args.command == "data":
             return _prepare(args)
         if args.command == "encode":
