@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from dshgan.data.errors import DataError
-from dshgan.io_utils import atomic_dir
 from dshgan.data.sample import load_sample
 from dshgan.data.writers import encode_image
+from dshgan.io_utils import atomic_dir
 
 
 def write_example_folder(out: str | os.PathLike, labelled_per_class: int = 30) -> Path:
