@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("run", help="a run folder holding model.pt")
     encode.add_argument("--images", required=True, help="image folder or archive")
     encode.add_argument("--bits", type=int, required=True)
-    encode.add_argument("--out", required=True, help=".npy file for the {0,1} codes")
+    encode.add_argument("--out", required=True,
+                        help=".npy file for the {0,1} codes (names go to OUT.names.txt)")
     encode.add_argument("--device", default="auto")
+    encode.add_argument("--on-bad-image", choices=("skip", "fail"), default="skip")
 
     from dshgan.reproduce_cli import add_reproduce_parser
 
@@ -144,9 +146,13 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _encode(args: argparse.Namespace) -> int:
+    """Codes of every image under a folder (streamed, so any size) and their names beside."""
     import numpy as np
 
-    from dshgan.data import load_dataset
+    from dshgan.data.bad_images import BadImages
+    from dshgan.data.files import part_batches
+    from dshgan.data.open_source import open_images
+    from dshgan.io_utils import atomic_write_text
     from dshgan.model_io import load_trained_model
     from dshgan.train.encoding import encode_images
     from dshgan.train.loop import resolve_device
@@ -154,12 +160,22 @@ def _encode(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model = load_trained_model(args.run, device)
     net = model.net_for(args.bits)
-    data = load_dataset(args.images, image_size=model.image_size)
-    codes = encode_images(net, data.images, device, progress=True)[args.bits]
+    size = model.image_size[0]
+    data = open_images(args.images, size)
+    bad = BadImages(len(data), args.on_bad_image)
+    codes, names = [], []
+    for batch in part_batches(data, np.arange(len(data)), size, progress=True, desc="encode"):
+        for i, message in batch.failures:
+            bad.record(data.names[i], message)
+        codes.append(encode_images(net, batch.images, device)[args.bits])
+        names.extend(data.names[i] for i in batch.kept)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out, codes)
-    print(f"wrote {codes.shape[0]} codes of {args.bits} bits to {out}")
+    np.save(out, np.concatenate(codes))
+    names_path = out.with_suffix(".names.txt")
+    atomic_write_text(names_path, "".join(f"{n}\n" for n in names))
+    print(f"wrote {len(names)} codes of {args.bits} bits to {out}, their image names (row "
+          f"order) to {names_path}; {bad.summary()}")
     return 0
 
 
