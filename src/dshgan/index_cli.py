@@ -50,7 +50,8 @@ def add_index_parsers(sub) -> None:
     search.add_argument("images", nargs="+", metavar="IMAGE", help="query image files")
     search.add_argument("-k", type=int, default=10, help="results per query (default 10)")
     search.add_argument("--radius", type=int, default=None,
-                        help="only results within this Hamming distance")
+                        help="only results within this Hamming distance (inclusive; "
+                             "still at most -k of them)")
     search.add_argument("--json", action="store_true", help="machine-readable output")
     search.add_argument("--run", default=None, help="the run folder, if not where the index "
                         "recorded it (must hold the same model.pt)")
