@@ -1,0 +1,54 @@
+"""What the generator is asked for, and its answers as uint8 images.
+
+Single-label data: ``per_class`` one-hot labels of every class. Multi-label data: for each
+concept, ``per_class`` label vectors drawn (seeded, with replacement) from the real training
+rows that hold it, so every image is asked for a combination that occurs, as in stage 1.
+Images are quantized to uint8 like a saved image, so they take the real images' path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def labels_per_class(train_labels: np.ndarray, per_class: int, multi_label: bool,
+                     rng: np.random.Generator) -> np.ndarray:
+    """(C * per_class, C) label vectors, class by class (a concept with no training row is
+    skipped for multi-label data)."""
+    train_labels = np.asarray(train_labels)
+    c = train_labels.shape[1]
+    if not multi_label:
+        return np.repeat(np.eye(c, dtype=np.uint8), per_class, axis=0)
+    rows = []
+    for k in range(c):
+        holders = np.flatnonzero(train_labels[:, k] > 0)
+        if len(holders):
+            rows.append(train_labels[rng.choice(holders, per_class, replace=True)])
+    return (np.concatenate(rows) if rows else np.zeros((0, c))).astype(np.uint8)
+
+
+def generate_images(generator, labels: np.ndarray, seed: int, device: torch.device | str,
+                    batch_size: int = 256) -> np.ndarray:
+    """uint8 (n, H, W, 3) images ``generator`` makes for ``labels``, noise drawn with ``seed``
+    on the CPU (the same noise on any device), in eval mode."""
+    device = torch.device(device)
+    noise_source = torch.Generator().manual_seed(seed)
+    was_training = getattr(generator, "training", False)
+    if hasattr(generator, "eval"):
+        generator.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for s in range(0, len(labels), batch_size):
+                y = torch.from_numpy(np.asarray(labels[s:s + batch_size])).float().to(device)
+                z = torch.randn(len(y), generator.noise_dim, generator=noise_source).to(device)
+                x = generator(z, y).clamp(-1, 1).add(1).mul(127.5).round().byte()
+                out.append(x.permute(0, 2, 3, 1).cpu().numpy())
+    finally:
+        if was_training:
+            generator.train()
+    if not out:
+        size = getattr(generator, "image_size", 0)
+        return np.zeros((0, size, size, 3), np.uint8)
+    return np.concatenate(out)
