@@ -145,15 +145,17 @@ def time_model(name: str, run: Path, n: int, queries: list[Path], load_file: Pat
     print(f"index: {n:,} codes of {BITS} bits, made in {build_s:.1f} s"
           + (f"; file {load_file.stat().st_size / 2**20:.0f} MiB, loaded in {load_s:.2f} s"
              if load_file is not None else ""))
-    print("\n| stage | median ms | p95 ms |\n|---|---:|---:|")
+    # the minimum is what an idle machine gives; median and p95 include other jobs' share
+    print("\n| stage | median ms | p95 ms | min ms |\n|---|---:|---:|---:|")
     for key, values in stages.items():
-        print(f"| {key} | {pct(values, 50):.2f} | {pct(values, 95):.2f} |")
+        print(f"| {key} | {pct(values, 50):.2f} | {pct(values, 95):.2f} | "
+              f"{pct(values, 0):.2f} |")
     print(f"| **one query, end to end** (ImageIndex.search) | **{pct(total, 50):.2f}** | "
-          f"**{pct(total, 95):.2f}** |")
+          f"**{pct(total, 95):.2f}** | **{pct(total, 0):.2f}** |")
     print(f"\nqueries timed: {len(total)}; end to end / 50 ms target: median "
           f"{pct(total, 50) / 50:.2f}, p95 {pct(total, 95) / 50:.2f}; search share of the "
           f"median: {statistics.median(stages['search']) / statistics.median(total):.2f}")
-    return pct(total, 50), pct(total, 95)
+    return pct(total, 50), pct(total, 95), pct(total, 0)
 
 
 def main() -> None:
@@ -188,9 +190,11 @@ def main() -> None:
             "small CNN (demo config, 32 px)":
                 time_model("small CNN", small, n, queries, None),
         }
-    print("\n## summary\n\n| model | median ms | p95 ms | under 50 ms |\n|---|---:|---:|---|")
-    for name, (median, p95) in results.items():
-        print(f"| {name} | {median:.1f} | {p95:.1f} | {'yes' if p95 < 50 else 'no'} (p95) |")
+    print("\n## summary\n\n| model | median ms | p95 ms | min ms | p95 under 50 ms |\n"
+          "|---|---:|---:|---:|---|")
+    for name, (median, p95, best) in results.items():
+        print(f"| {name} | {median:.1f} | {p95:.1f} | {best:.1f} | "
+              f"{'yes' if p95 < 50 else 'no'} |")
 
 
 if __name__ == "__main__":
