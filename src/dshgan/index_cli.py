@@ -25,8 +25,9 @@ def add_index_parsers(sub) -> None:
                        help="code length (default: the longest the run has)")
     build.add_argument("--out", required=True, help="index file to write")
     build.add_argument("--labels", choices=LABEL_MODES, default="auto",
-                       help="labels from <class>/<image> folders (auto: when every image "
-                            "sits one folder deep)")
+                       help="each image's parent folder as its label (auto: when the "
+                            "folder has a layout training reads, e.g. <class>/<image> or "
+                            "labelled/<class>/ beside unlabelled/)")
     _add_encoding_options(build)
 
     add = isub.add_parser("add", help="encode more images into an existing index")

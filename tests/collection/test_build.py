@@ -126,7 +126,7 @@ def test_add_images_and_other_model_refused(encoder, images, tmp_path, helpers, 
     index = ImageIndex.load(out)
     assert index.paths[-4:] == ["more/bat/00.png", "more/bat/01.png", "more/emu/00.png",
                                 "more/emu/01.png"]
-    assert index.labels[-1] == ["more"]  # folder labels: the first folder under the root
+    assert index.labels[-3:] == [["bat"], ["emu"], ["emu"]]  # the parent folder, as built
     assert index.ids[-4:].tolist() == [24, 25, 26, 27]
     assert bad_images_file(out).read_text().startswith("more/emu/bad.png\t")
     again = add_images(out, images, progress=False, workers=0)  # all there already
@@ -152,3 +152,15 @@ def test_empty_folder_and_bad_arguments(encoder, tmp_path, images):
         build_index(None, images, tmp_path / "e.index", chunk=0, encoder=encoder)
     with pytest.raises(ValueError, match="not 12"):
         build_index(None, images, tmp_path / "e.index", bits=12, encoder=encoder)
+
+
+def test_labelled_beside_unlabelled_layout(encoder, tmp_path, helpers):
+    root = tmp_path / "photos"
+    helpers.write_tree(root / "labelled", classes=("cat", "dog"), per_class=2)
+    helpers.write_tree(root / "unlabelled" / "trip", classes=("day1",), per_class=2, seed=4)
+    index = build(encoder, root, tmp_path / "p.index").index
+    assert dict(zip(index.paths, map(tuple, index.labels))) == {
+        "labelled/cat/00.png": ("cat",), "labelled/cat/01.png": ("cat",),
+        "labelled/dog/00.png": ("dog",), "labelled/dog/01.png": ("dog",),
+        "unlabelled/trip/day1/00.png": (), "unlabelled/trip/day1/01.png": ()}
+    assert index.info()["labels"] == {"cat": 2, "dog": 2} and index.info()["unlabelled"] == 2

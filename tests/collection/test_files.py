@@ -33,13 +33,18 @@ def test_recursive_sorted_links_followed(tmp_path):
         list_images(root / "b" / "notes.txt")
 
 
-def test_folder_labels():
+def test_folder_labels_follow_the_layouts_training_reads():
     layout = ["cat/1.png", "dog/2.png"]
     assert folder_labels(layout, "auto") == [["cat"], ["dog"]]
     assert folder_labels(layout, "none") is None
+    splits = ["test/dog/2.png", "train/cat/1.png"]
+    assert folder_labels(splits, "auto") == [["dog"], ["cat"]]
+    own = ["labelled/cat/1.jpg", "labelled/dog/2.jpg", "unlabelled/3.jpg",
+           "Unlabelled/trip/day1/4.jpg"]
+    assert folder_labels(own, "auto") == [["cat"], ["dog"], [], []]
     mixed = ["cat/1.png", "top.png", "dog/x/2.png"]
-    assert folder_labels(mixed, "auto") is None
-    assert folder_labels(mixed, "folder") == [["cat"], [], ["dog"]]
+    assert folder_labels(mixed, "auto") is None  # training would refuse this layout
+    assert folder_labels(mixed, "folder") == [["cat"], [], ["x"]]
     with pytest.raises(ValueError, match="labels must be one of"):
         folder_labels(layout, "class")
 

@@ -58,9 +58,11 @@ def build_index(run_dir: str | os.PathLike | None, images_root: str | os.PathLik
     """Index every image under ``images_root`` (recursive, symbolic links followed) into
     ``out``, with the run's ``bits``-bit codes (None: the longest); rerun to resume.
 
-    ``labels``: "auto" (the first folder is the label when every image sits in a
-    ``<class>/<image>`` layout), "folder" (always the first folder) or "none". ``encoder``
-    replaces ``run_dir``/``bits``/``device`` when already loaded.
+    ``labels``: "auto" (each image's parent folder is its label when the folder is laid out as
+    training reads one: ``<class>/<image>``, ``<split>/<class>/<image>`` or ``labelled/<class>/``
+    beside ``unlabelled/``), "folder" (the parent folder always) or "none"; images directly
+    under the root or under ``unlabelled/`` get none. ``encoder`` replaces
+    ``run_dir``/``bits``/``device`` when already loaded.
     """
     start = time.perf_counter()
     encoder = encoder or Encoder.from_run(run_dir, bits=bits, device=device)

@@ -12,7 +12,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from dshgan.data.errors import DataError
 from dshgan.data.images import is_image_name
+from dshgan.data.sources.layout import UNLABELLED_NAMES, infer_layout, split_parts
 
 LABEL_MODES = ("auto", "folder", "none")
 DIGEST_BYTES = 20  # sha1
@@ -54,20 +56,31 @@ def _walk(folder: Path, prefix: str, ancestors: set[str], found: list[str]) -> N
 
 
 def folder_labels(rel_paths: Sequence[str], mode: str = "auto") -> list[list[str]] | None:
-    """Labels from a ``<class>/<image>`` layout: the first folder of each path.
+    """Labels from the folder layout, as training reads one: each image's parent folder.
 
-    ``folder``: every image in a subfolder gets its first folder's name (images at the top get
-    none); ``auto``: the same, but only when every image sits exactly one folder deep
-    (``<class>/<image>``), else no labels; ``none``: no labels.
+    That is the class in every layout ``dshgan train`` takes (``<class>/<image>``,
+    ``<split>/<class>/<image>``, ``labelled/<class>/<image>``); images directly under the root
+    or anywhere under ``unlabelled/`` get none. ``auto``: so when training would accept the
+    listing as one of its layouts, else no labels at all; ``folder``: always; ``none``: never.
     """
     if mode not in LABEL_MODES:
         raise ValueError(f"labels must be one of {LABEL_MODES}, got {mode!r}")
     if mode == "none" or not rel_paths:
         return None
-    parts = [p.split("/") for p in rel_paths]
-    if mode == "auto" and any(len(p) != 2 for p in parts):
-        return None
-    return [[p[0]] if len(p) > 1 else [] for p in parts]
+    if mode == "auto":
+        try:
+            infer_layout(rel_paths, [], "the image folder")
+        except DataError:
+            return None
+    return [label_of(p) for p in rel_paths]
+
+
+def label_of(rel_path: str) -> list[str]:
+    """The parent folder of a root-relative path, as a label list (see ``folder_labels``)."""
+    parts = split_parts(rel_path)
+    if len(parts) < 2 or parts[0].lower() in UNLABELLED_NAMES:
+        return []
+    return [parts[-2]]
 
 
 def file_digest(path: str | os.PathLike) -> bytes:

@@ -2,8 +2,8 @@
 
 Per item it keeps an id (int64, the code's id in the ``HammingIndex``), the image's path relative
 to the collection's root (absolute for an image added from outside the root), its label names
-(from a ``<class>/<image>`` folder layout, when the index was built with folder labels) and the
-sha1 of the file's bytes. The index also records the fingerprint of the model that made the codes
+(the parent folder, as training reads ``<class>/<image>`` layouts, when the index keeps folder
+labels: ``files.folder_labels``) and the sha1 of the file's bytes. The index also records the fingerprint of the model that made the codes
 (see ``fingerprint``) and refuses codes or encoders of any other model or code length.
 
 All of it is saved in one index file (format version 2: the metadata section rides with the
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from dshgan.collection.encoder import Encoder, ImageLike
-from dshgan.collection.files import DIGEST_BYTES, file_digest, folder_labels
+from dshgan.collection.files import DIGEST_BYTES, file_digest, label_of
 from dshgan.collection.fingerprint import check_same_model
 from dshgan.index import HammingIndex, IndexFileError
 from dshgan.index.packing import as_binary_codes
@@ -161,9 +161,8 @@ class ImageIndex:
         if len(paths) != n or digests.shape[0] != n:
             raise ValueError(f"{n} codes but {len(paths)} paths and {digests.shape[0]} digests")
         if labels is None:
-            labels = (folder_labels(paths, "folder") if self.label_source == "folder" else None)
-            labels = labels or [[] for _ in paths]
-            labels = [[] if os.path.isabs(p) else x for p, x in zip(paths, labels)]
+            labels = [label_of(p) if self.label_source == "folder" and not os.path.isabs(p)
+                      else [] for p in paths]
         labels = [[str(x) for x in item] for item in labels]
         if len(labels) != n:
             raise ValueError(f"{n} codes but {len(labels)} label lists")
