@@ -36,13 +36,17 @@ class TrunkFeatures:
     """``features(images) -> (n, d) float64``: a trunk's pooled features of uint8 images."""
 
     def __init__(self, trunk: nn.Module | None = None, device: torch.device | str = "cpu",
-                 batch_size: int = 128, name: str | None = None):
+                 batch_size: int = 128, name: str | None = None,
+                 input_size: int = DEFAULT_INPUT_SIZE):
+        """``trunk``: any backbone (``forward_features``, ``input_size``); None: the default
+        one at ``input_size`` px."""
         self.device = torch.device(device)
-        self.trunk = (trunk if trunk is not None else default_trunk()).to(self.device).eval()
+        trunk_given = trunk is not None
+        self.trunk = (trunk if trunk_given else default_trunk(input_size)).to(self.device).eval()
         self.input_size = int(self.trunk.input_size)
         self.batch_size = batch_size
-        self.name = name or (f"{DEFAULT_TRUNK} (ImageNet weights)" if trunk is None
-                             else type(trunk).__name__)
+        self.name = name or (type(trunk).__name__ if trunk_given
+                             else f"{DEFAULT_TRUNK} (ImageNet weights)")
 
     @property
     def description(self) -> str:

@@ -33,7 +33,10 @@ def generate_images(generator, labels: np.ndarray, seed: int, device: torch.devi
     """uint8 (n, H, W, 3) images ``generator`` makes for ``labels``, noise drawn with ``seed``
     on the CPU (the same noise on any device), in eval mode."""
     device = torch.device(device)
-    noise_source = torch.Generator().manual_seed(seed)
+    # All noise in one draw: torch's CPU randn makes a different stream for small draws, so
+    # drawing batch by batch would make the images depend on the batch size.
+    noise = torch.randn(len(labels), generator.noise_dim,
+                        generator=torch.Generator().manual_seed(seed))
     was_training = getattr(generator, "training", False)
     if hasattr(generator, "eval"):
         generator.eval()
@@ -42,7 +45,7 @@ def generate_images(generator, labels: np.ndarray, seed: int, device: torch.devi
         with torch.no_grad():
             for s in range(0, len(labels), batch_size):
                 y = torch.from_numpy(np.asarray(labels[s:s + batch_size])).float().to(device)
-                z = torch.randn(len(y), generator.noise_dim, generator=noise_source).to(device)
+                z = noise[s:s + batch_size].to(device)
                 x = generator(z, y).clamp(-1, 1).add(1).mul(127.5).round().byte()
                 out.append(x.permute(0, 2, 3, 1).cpu().numpy())
     finally:
