@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dshgan.index_cli import add_index_parsers
 
     add_index_parsers(sub)
+    from dshgan.gan_eval_cli import add_gan_eval_parser
+
+    add_gan_eval_parser(sub)
     return parser
 
 
@@ -205,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             from dshgan.index_cli import run_index_command
 
             return run_index_command(args)
+        if args.command == "gan-eval":
+            from dshgan.gan_eval_cli import run_gan_eval
+
+            return run_gan_eval(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
         print(f"dshgan: error: {err}", file=sys.stderr)
         return 2
