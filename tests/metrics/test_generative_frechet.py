@@ -70,3 +70,12 @@ def test_mismatched_shapes_are_refused():
         frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
     with pytest.raises(ValueError):
         gaussian_fit(np.zeros((1, 4)))
+
+
+def test_the_subpackage_loads_on_first_use_only():
+    import subprocess
+    import sys
+
+    code = ("import sys, dshgan.metrics as m; assert 'torch' not in sys.modules; "
+            "assert m.generative.fid is not None")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,6 +1,9 @@
 """Retrieval metrics on binary codes: mAP (stable and tie-aware), precision within a Hamming
 radius, PR curve over radii and precision@N. Conventions: docs/design.md, "Metric conventions",
-and :func:`metric_conventions`."""
+and :func:`metric_conventions`.
+
+The generator's metrics (GAN-test, GAN-train, FID, diversity) are in ``dshgan.metrics.generative``,
+loaded on first use: it needs torch, which nothing else here does."""
 
 from dshgan.metrics.average_precision import (
     average_precisions,
@@ -22,3 +25,12 @@ __all__ = [
     "precision_recall_curve",
     "precision_within_radius",
 ]
+
+
+def __getattr__(name: str):
+    # ``dshgan.metrics.generative`` without importing torch for users of the retrieval metrics.
+    if name == "generative":
+        import importlib
+
+        return importlib.import_module("dshgan.metrics.generative")
+    raise AttributeError(f"module 'dshgan.metrics' has no attribute {name!r}")
