@@ -60,3 +60,5 @@ def test_accuracy_per_class():
     assert overall == 0.75 and per == [1.0, 0.5, 1.0]
     overall, per = accuracy_per_class(scores[:2], labels[:2])
     assert per == [1.0, 1.0, None]
+    assert accuracy_per_class(scores[:0], labels[:0]) == (None, [None, None, None])
+    assert ap_per_concept(scores, np.zeros((4, 3))) == (None, [None, None, None])

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def accuracy_per_class(scores: np.ndarray, labels: np.ndarray) -> tuple[float, list]:
-    """(overall accuracy, accuracy of each class or None where it has no image); ``labels``
+def accuracy_per_class(scores: np.ndarray, labels: np.ndarray) -> tuple[float | None, list]:
+    """(overall accuracy or None without images, accuracy of each class or None where it has
+    no image); ``labels``
     one-hot (n, C) or class ids (n,), ``scores`` (n, C) with the predicted class at the argmax."""
     scores = np.asarray(scores)
     truth = np.asarray(labels)
@@ -20,7 +21,7 @@ def accuracy_per_class(scores: np.ndarray, labels: np.ndarray) -> tuple[float, l
     hit = scores.argmax(axis=1) == truth
     per = [float(hit[truth == c].mean()) if (truth == c).any() else None
            for c in range(scores.shape[1])]
-    return (float(hit.mean()) if len(hit) else float("nan")), per
+    return (float(hit.mean()) if len(hit) else None), per
 
 
 def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float | None:
@@ -42,9 +43,10 @@ def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float | None:
     return float(precision[r].sum() / n_rel)
 
 
-def ap_per_concept(scores: np.ndarray, labels: np.ndarray) -> tuple[float, list]:
-    """(mean over concepts that occur, AP of each concept or None where none is relevant)."""
+def ap_per_concept(scores: np.ndarray, labels: np.ndarray) -> tuple[float | None, list]:
+    """(mean over concepts that occur or None if none does, AP of each concept or None where
+    none is relevant)."""
     labels = np.asarray(labels) > 0
     per = [average_precision(scores[:, c], labels[:, c]) for c in range(labels.shape[1])]
     known = [a for a in per if a is not None]
-    return (float(np.mean(known)) if known else float("nan")), per
+    return (float(np.mean(known)) if known else None), per
