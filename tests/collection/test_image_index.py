@@ -175,7 +175,7 @@ def test_refused_files_are_named(tmp_path, rng):
     with pytest.raises(IndexFileError, match="other.index is not a dshgan image index"):
         ImageIndex.load(tmp_path / "other.index")
     meta = index.metadata()
-    meta["paths"] = meta["paths"][:-1]
+    meta["paths"] = meta["paths"].rsplit("\0", 1)[0]  # one path fewer than codes
     index.codes_index.save(tmp_path / "short.index", metadata=meta)
     with pytest.raises(IndexFileError, match="short.index is corrupt: inconsistent"):
         ImageIndex.load(tmp_path / "short.index")
@@ -186,3 +186,12 @@ def test_refused_files_are_named(tmp_path, rng):
 @pytest.fixture
 def rng():
     return np.random.default_rng(5)
+
+
+def test_bad_label_metadata_refused(tmp_path, rng):
+    index, *_ = random_index(rng, n=20)
+    meta = index.metadata()
+    meta["labels"]["offsets"] = meta["labels"]["offsets"][:-12] + "AAAAAAAAAAA="
+    index.codes_index.save(tmp_path / "labels.index", metadata=meta)
+    with pytest.raises(IndexFileError, match="labels.index is corrupt"):
+        ImageIndex.load(tmp_path / "labels.index")

@@ -30,6 +30,7 @@ import numpy as np
 from dshgan.collection.encoder import Encoder, ImageLike
 from dshgan.collection.files import DIGEST_BYTES, file_digest, label_of
 from dshgan.collection.fingerprint import check_same_model
+from dshgan.collection.label_column import LabelColumn
 from dshgan.index import HammingIndex, IndexFileError
 from dshgan.index.packing import as_binary_codes
 
@@ -64,7 +65,7 @@ class ImageIndex:
         self.codes_index = HammingIndex(int(fingerprint["bits"]))
         self._paths: list[str] = []
         self._digests = np.zeros(0, f"S{DIGEST_BYTES}")
-        self._labels: list[list[str]] = []
+        self._labels = LabelColumn()
         self._row_of_path: dict[str, int] | None = None
         self._packed: np.ndarray | None = None
         self.encoder: Encoder | None = None
@@ -89,7 +90,8 @@ class ImageIndex:
 
     @property
     def labels(self) -> list[list[str]]:
-        return [list(x) for x in self._labels]
+        """Label names of each item in id order (a copy)."""
+        return self._labels.to_lists()
 
     @property
     def digests(self) -> np.ndarray:
@@ -208,7 +210,7 @@ class ImageIndex:
         self.codes_index.remove(self.ids[drop])
         keep = np.flatnonzero(~drop)
         self._paths = [self._paths[i] for i in keep]
-        self._labels = [self._labels[i] for i in keep]
+        self._labels.keep(keep)
         self._digests = self._digests[keep]
         self._changed()
         return int(drop.sum())
@@ -270,7 +272,7 @@ class ImageIndex:
         rows = np.searchsorted(self.ids, ids)
         same = np.zeros(len(rows), bool)
         if digest is not None and len(self):
-            match = np.flatnonzero(self._digests == np.bytes_(digest))
+            match = self._rows_with_digest(digest)
             if match.size:
                 # same-file items can sit beyond the k returned (a tie at the k-th distance,
                 # or a later id): their distances join the candidates, then the tie rule sorts
@@ -286,9 +288,17 @@ class ImageIndex:
             order = order[:k]
         ids = self.ids
         return [SearchResult(rank=r + 1, id=int(ids[rows[i]]), path=self._paths[rows[i]],
-                             distance=int(dist[i]), labels=list(self._labels[rows[i]]),
+                             distance=int(dist[i]), labels=self._labels[rows[i]],
                              same_file=bool(same[i]))
                 for r, i in enumerate(order)]
+
+    def _rows_with_digest(self, digest: bytes) -> np.ndarray:
+        """Rows whose sha1 is ``digest``: one 4-byte column first, then the whole digest (a
+        fifth of the memory traffic of comparing 20-byte strings: ~1 ms per million items)."""
+        words = np.ascontiguousarray(self._digests).view(np.uint32).reshape(-1, DIGEST_BYTES // 4)
+        query = np.frombuffer(bytes(digest).ljust(DIGEST_BYTES, b"\0"), np.uint32)
+        rows = np.flatnonzero(words[:, 0] == query[0])
+        return rows[(words[rows] == query).all(1)]
 
     def _packed_codes(self) -> np.ndarray:
         if self._packed is None:
@@ -300,9 +310,11 @@ class ImageIndex:
         return {
             "kind": KIND, "version": METADATA_VERSION, "fingerprint": self.fingerprint,
             "root": self.root, "run_dir": self.run_dir, "label_source": self.label_source,
-            "count": len(self), "paths": self._paths,
+            # paths as one NUL-separated string (no file name holds a NUL): one JSON string
+            # parses far faster than a million
+            "count": len(self), "paths": "\0".join(self._paths),
             "sha1": base64.b64encode(self._digests.tobytes()).decode("ascii"),
-            "labels": self._labels if any(self._labels) else None,
+            "labels": self._labels.to_json(),
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -329,20 +341,20 @@ class ImageIndex:
             index = cls(meta["fingerprint"], meta["root"], meta.get("run_dir"),
                         meta.get("label_source"))
             n = len(codes)
+            paths = meta["paths"].split("\0") if n else []
             digests = np.frombuffer(base64.b64decode(meta["sha1"]), f"S{DIGEST_BYTES}")
-            labels = meta["labels"] if meta.get("labels") is not None else [[]] * n
-            if not (meta["count"] == n == len(meta["paths"]) == len(digests) == len(labels)):
-                raise ValueError(f"{n} codes, {len(meta['paths'])} paths, {len(digests)} "
-                                 f"digests, {len(labels)} label lists")
+            labels = LabelColumn.from_json(meta.get("labels"), n)
+            if not (meta["count"] == n == len(paths) == len(digests)):
+                raise ValueError(f"{n} codes, {len(paths)} paths, {len(digests)} digests")
             if codes.bits != int(meta["fingerprint"]["bits"]):
                 raise ValueError(f"{codes.bits}-bit codes under a {meta['fingerprint']['bits']}"
                                  "-bit fingerprint")
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndexFileError(f"{path} is corrupt: inconsistent metadata ({exc})") from exc
         index.codes_index = codes
-        index._paths = list(meta["paths"])
+        index._paths = paths
         index._digests = digests.copy()
-        index._labels = [list(x) for x in labels]
+        index._labels = labels
         index.file = str(path)
         if encoder is not None:
             index.use(encoder)
@@ -350,12 +362,11 @@ class ImageIndex:
 
     def info(self) -> dict:
         """What the index holds, for ``dshgan index info``."""
-        counts = Counter(x for item in self._labels for x in item)
         return {
             "file": self.file, "images": len(self), "bits": self.bits, "root": self.root,
             "run_dir": self.run_dir, "fingerprint": self.fingerprint,
-            "label_source": self.label_source, "labels": dict(sorted(counts.items())),
-            "unlabelled": sum(1 for item in self._labels if not item),
+            "label_source": self.label_source, "labels": self._labels.counts(),
+            "unlabelled": self._labels.unlabelled(),
         }
 
 
