@@ -97,9 +97,12 @@ def test_remove(rng):
         index.remove([paths[1], "nope.jpg"])
     assert len(index) == 50  # all or nothing
     assert index.remove([paths[0], "/photos/" + paths[1]]) == 2  # stored or full path
+    assert index.remove(paths[5]) == 1  # one path alone, not its characters
+    with pytest.raises(TypeError, match="wrap a single path"):
+        index.search(paths[6])
     assert paths[0] not in index and paths[2] in index
     hits = index.search_codes(codes[:2], k=50, digests=digests[:2])
-    assert {r.id for rows in hits for r in rows} == set(range(2, 50))
+    assert {r.id for rows in hits for r in rows} == set(range(2, 50)) - {5}
     for rows in hits:
         assert all(r.path == paths[r.id] for r in rows)
 

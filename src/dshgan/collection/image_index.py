@@ -196,6 +196,8 @@ class ImageIndex:
     def remove(self, paths: Sequence[str | os.PathLike]) -> int:
         """Remove these images (stored paths, or file paths under the root). Every path must be
         in the index, else nothing is removed and ValueError names the missing ones."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
         rows = self._path_rows()
         wanted = []
         missing = []
@@ -225,6 +227,8 @@ class ImageIndex:
         Hamming distance (inclusive); at least one of the two must be given. Order: see the
         module docstring (file-path queries identical to an indexed file come first among ties).
         """
+        if isinstance(images, (str, os.PathLike)):
+            raise TypeError("search takes a list of images: wrap a single path in a list")
         encoder = self._encoder(encoder)
         if isinstance(images, np.ndarray) and images.ndim == 4:
             digests = [None] * len(images)
