@@ -66,7 +66,7 @@ def main() -> int:
     from dshgan.data import get_protocol, load_dataset, make_split
     from dshgan.metrics import leave_one_out_average_precisions
     from dshgan.model_io import load_reproduce_checkpoint
-    from dshgan.train.loop import to_tensor_images
+    from dshgan.train.image_tensors import to_tensor_images
 
     config = load_config(args.run / "config.yaml")
     device = torch.device("cpu")

@@ -31,7 +31,7 @@ def main() -> int:
     from dshgan.config import load_config
     from dshgan.data import get_protocol, load_dataset, make_split
     from dshgan.model_io import load_reproduce_checkpoint
-    from dshgan.train.stage2_hashing import validation_maps
+    from dshgan.train.validation import validation_maps
 
     config = load_config(args.run_dir / "config.yaml")
     device = torch.device("cpu")

@@ -10,7 +10,7 @@ from dshgan import reproduce as reproduce_module
 from dshgan.data import make_split, make_toy_dataset
 from dshgan.model_io import load_reproduce_checkpoint
 from dshgan.reproduce import reproduce
-from dshgan.train.stage2_hashing import validation_map_leave_one_out
+from dshgan.train.validation import validation_map_leave_one_out
 from tests.test_reproduce import single_label_protocol, tiny
 
 

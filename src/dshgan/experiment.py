@@ -21,7 +21,8 @@ import torch
 from dshgan.config import RunConfig, config_to_dict, save_config
 from dshgan.run_data import RunData
 from dshgan.train.encoding import FrozenPartOutputs, encode_images
-from dshgan.train.loop import logger, resolve_device, seed_everything, setup_logging
+from dshgan.train.hashing_data import HashingData
+from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
 from dshgan.train.self_training import train_hashing_self_trained
 from dshgan.train.stage1_gan import train_gan
 
@@ -175,10 +176,10 @@ def _train_nets(config: RunConfig, rd: RunData, generator, device, run_dir: Path
         # Each group trains from the same stage-1 generator, not one already tuned by another.
         g = copy.deepcopy(generator)  # None stays None
         name = "stage2.pt" if h.shared_trunk else f"stage2-{bits[0]}bits.pt"
-        net, history = train_hashing_self_trained(
-            h, bits, g, rd.images("train"), rd.part_labels("train"), rd.images("validation"),
-            rd.part_labels("validation"), pool, rd.multi_label, device, run_dir / name,
-            seed=config.seed, progress=progress)
+        data = HashingData(rd.images("train"), rd.part_labels("train"), rd.images("validation"),
+                           rd.part_labels("validation"), rd.multi_label, unlabelled=pool)
+        net, history = train_hashing_self_trained(h, bits, data, g, device, run_dir / name,
+                                                  seed=config.seed, progress=progress)
         for b in bits:
             nets[b] = net
         histories["/".join(map(str, bits))] = history
@@ -275,7 +276,7 @@ def baseline_features(config: RunConfig, images: np.ndarray, device, backbone=No
     if config.evaluation.baseline_features == "pixels":
         return pixel_features(images)
     if config.evaluation.baseline_features == "backbone":
-        from dshgan.train.loop import to_tensor_images
+        from dshgan.train.image_tensors import to_tensor_images
 
         net = backbone if backbone is not None else _feature_backbone(config, device)
         out = []
@@ -340,7 +341,7 @@ def baseline_codes(name: str, bits: int, seed: int, features: np.ndarray, labels
 
 def _save_model(run_dir: Path, nets: dict, generator, config: RunConfig, rd: RunData) -> None:
     """model.pt: what ``dshgan encode``, ``dshgan index`` and the library load back."""
-    from dshgan.train.loop import save_checkpoint
+    from dshgan.train.checkpoints import save_checkpoint
 
     unique = {id(n): n for n in nets.values()}
     save_checkpoint(run_dir / "model.pt", {
@@ -376,7 +377,7 @@ def _write_figures_and_report(run_dir, metrics, config, rd: RunData, generator, 
                               histories, codes: _Codes, device) -> None:
     from dshgan.report import plots
     from dshgan.report.run_report import figures_from_metrics, write_run_report
-    from dshgan.train.loop import to_uint8_images
+    from dshgan.train.image_tensors import to_uint8_images
 
     top_bits = max(config.hashing.bits)
     figures = figures_from_metrics(metrics, run_dir, top_bits)

@@ -9,7 +9,8 @@ import torch
 
 from dshgan.config import load_config
 from dshgan.nets import ConditionalGenerator, HashingNet
-from dshgan.train.loop import load_checkpoint
+from dshgan.train.checkpoints import load_checkpoint
+from dshgan.train.hashing_setup import build_hashing_net
 
 
 @dataclass
@@ -75,8 +76,6 @@ def load_reproduce_checkpoint(run_dir: str | Path, seed: int, num_classes: int,
     """
     if weights not in CHECKPOINT_WEIGHTS:
         raise ValueError(f"weights must be one of {CHECKPOINT_WEIGHTS}, got {weights!r}")
-    from dshgan.train.stage2_hashing import build_hashing_net
-
     run_dir = Path(run_dir)
     folder = run_dir / f"seed{seed}" / "checkpoints"
     found = sorted(p for p in folder.glob("*.pt") if ".round" not in p.name)

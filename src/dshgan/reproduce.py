@@ -29,7 +29,8 @@ from dshgan.experiment import (
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
 from dshgan.train.encoding import FrozenPartOutputs
-from dshgan.train.loop import logger, resolve_device, seed_everything, setup_logging
+from dshgan.train.hashing_data import HashingData
+from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
 from dshgan.train.self_training import self_train
 from dshgan.train.stage1_gan import train_gan
 from dshgan.train.stage2_hashing import train_hashing
@@ -165,12 +166,12 @@ def reproduce(
                 tag = f"{method.replace(' ', '_').replace('/', '')}_{'-'.join(map(str, group_bits))}"
                 checkpoint = seed_dir / "checkpoints" / f"{tag}.pt"
                 g = copy.deepcopy(generator)
-                net, history = train_hashing(
-                    cfg.hashing, group_bits, g, data.train_x, data.train_y, data.val_x,
-                    data.val_y, dataset.multi_label, dev, checkpoint, seed=seed,
-                    progress=progress, unlabelled_images=(
-                        dataset.images[split.unlabelled] if cfg.hashing.consistency_weight > 0
-                        else None))
+                labelled = HashingData(
+                    data.train_x, data.train_y, data.val_x, data.val_y, dataset.multi_label,
+                    unlabelled=(dataset.images[split.unlabelled]
+                                if cfg.hashing.consistency_weight > 0 else None))
+                net, history = train_hashing(cfg.hashing, group_bits, labelled, g, dev,
+                                             checkpoint, seed=seed, progress=progress)
                 if validation_only:
                     continue  # checkpointed and validated; nothing touches the queries
                 extra = {"stage1_s": round(stage1_s, 1), "shared_trunk": len(group_bits) > 1}
@@ -183,9 +184,9 @@ def reproduce(
                             "best_val_map_loo": history.get("best_val_map_loo")})
                 if any(done.done(n) is None for n in names.values()):
                     net, history = self_train(
-                        cfg.hashing, group_bits, g, net, history, data.train_x, data.train_y,
-                        data.val_x, data.val_y, dataset.images[split.unlabelled],
-                        dataset.multi_label, dev, checkpoint, seed=seed, progress=progress)
+                        cfg.hashing, group_bits,
+                        labelled.with_unlabelled(dataset.images[split.unlabelled]), g, net,
+                        history, dev, checkpoint, seed=seed, progress=progress)
                     train_s = time.perf_counter() - t0
                     for b, result in _evaluate_net(net, data, dev, progress).items():
                         done.finish(names[b], result | extra | {
@@ -296,8 +297,9 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
         t0 = time.perf_counter()
         # One trunk with a head per code length: same budget as one DSH-GAN length.
         net, history = train_deep_baseline(
-            name, config.hashing, list(bits), data.train_x, data.train_y, data.val_x,
-            data.val_y, device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
+            name, config.hashing, list(bits),
+            HashingData(data.train_x, data.train_y, data.val_x, data.val_y),
+            device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
             progress=progress)
         train_s = time.perf_counter() - t0
         evaluated = _evaluate_net(net, data, device, progress)

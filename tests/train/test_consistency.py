@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from dshgan.config import HashingConfig
 from dshgan.nets import HashingNet
 from dshgan.train.consistency import confident_targets, consistency_term, strong_augment
-from dshgan.train.loop import augment
+from dshgan.train.hashing_data import HashingData
+from dshgan.train.image_tensors import augment
 from dshgan.train.stage2_hashing import train_hashing
 
 CPU = torch.device("cpu")
@@ -87,10 +88,11 @@ def test_stage2_with_consistency_trains_and_needs_the_pool(tmp_path):
                         consistency_weight=1.0, consistency_batch_size=5,
                         consistency_threshold=0.3)
     with pytest.raises(ValueError, match="needs unlabelled images"):
-        train_hashing(cfg, [8], None, x[:24], y[:24], x[24:32], y[24:32], False, CPU,
+        train_hashing(cfg, [8], HashingData(x[:24], y[:24], x[24:32], y[24:32]), None, CPU,
                       tmp_path / "a.pt", progress=False)
-    _, history = train_hashing(cfg, [8], None, x[:24], y[:24], x[24:32], y[24:32], False, CPU,
-                               tmp_path / "b.pt", progress=False, unlabelled_images=x[32:])
+    with_pool = HashingData(x[:24], y[:24], x[24:32], y[24:32], unlabelled=x[32:])
+    _, history = train_hashing(cfg, [8], with_pool, None, CPU, tmp_path / "b.pt",
+                               progress=False)
     assert len(history["consistency"]) == len(history["loss"]) == 2 * 3
     assert all(0.0 <= c <= 1.0 for c in history["confident"])
     assert all(np.isfinite(history["consistency"]))

@@ -5,9 +5,15 @@ import torch
 from dshgan.config import HashingConfig
 from dshgan.train.deep_baseline import train_deep_baseline
 from dshgan.train.encoding import encode_images
-from dshgan.train.stage2_hashing import validation_map_leave_one_out
+from dshgan.train.hashing_data import HashingData
+from dshgan.train.validation import validation_map_leave_one_out
 
 CPU = torch.device("cpu")
+
+
+def held_out(images, labels):
+    """The first 30 rows train, the rest validate."""
+    return HashingData(images[:30], labels[:30], images[30:], labels[30:])
 
 
 @pytest.mark.parametrize("method", ["dpsh", "dtsh"])
@@ -16,9 +22,8 @@ def test_trains_all_heads_and_encodes(tmp_path, method):
     images = rng.integers(0, 256, (36, 16, 16, 3), dtype=np.uint8)
     labels = np.eye(3, dtype=np.uint8)[np.arange(36) % 3]
     cfg = HashingConfig(epochs=2, batch_size=4, backbone_kwargs={"width": 4})
-    net, history = train_deep_baseline(method, cfg, [8, 16], images[:30], labels[:30],
-                                       images[30:], labels[30:], CPU, tmp_path / "b.pt",
-                                       progress=False)
+    net, history = train_deep_baseline(method, cfg, [8, 16], held_out(images, labels), CPU,
+                                       tmp_path / "b.pt", progress=False)
     assert len(history["loss"]) == 2 * 2 and all(np.isfinite(history["loss"]))
     codes = encode_images(net, images, CPU)
     assert codes[16].shape == (36, 16)
@@ -30,13 +35,12 @@ def test_trains_all_heads_and_encodes(tmp_path, method):
 
 def test_unknown_method(tmp_path):
     with pytest.raises(ValueError, match="dpsh"):
-        train_deep_baseline("hashnet", HashingConfig(), [8], None, None, None, None, CPU,
-                            tmp_path / "x.pt")
+        train_deep_baseline("hashnet", HashingConfig(), [8], None, CPU, tmp_path / "x.pt")
 
 
 def test_backbone_lr_scale_applies_as_in_stage_2(tmp_path):
     """A fair baseline gets the same trunk rate: with scale 0 its trunk does not move."""
-    from dshgan.train.stage2_hashing import build_hashing_net
+    from dshgan.train.hashing_setup import build_hashing_net
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (36, 16, 16, 3), dtype=np.uint8)
@@ -46,8 +50,8 @@ def test_backbone_lr_scale_applies_as_in_stage_2(tmp_path):
     torch.manual_seed(0)
     before = build_hashing_net(cfg, [8], 3).state_dict()
     torch.manual_seed(0)
-    net, _ = train_deep_baseline("dpsh", cfg, [8], images[:30], labels[:30], images[30:],
-                                 labels[30:], CPU, tmp_path / "b.pt", progress=False)
+    net, _ = train_deep_baseline("dpsh", cfg, [8], held_out(images, labels), CPU,
+                                 tmp_path / "b.pt", progress=False)
     after = net.state_dict()
     trunk = [f"backbone.{name}" for name, _ in net.backbone.named_parameters()]
     assert trunk and all(torch.equal(before[k], after[k]) for k in trunk)
@@ -57,7 +61,7 @@ def test_backbone_lr_scale_applies_as_in_stage_2(tmp_path):
 def test_validation_pass_reuses_the_frozen_part_and_scores_the_same(tmp_path, monkeypatch,
                                                                    lively_lite_net):
     from dshgan.train import deep_baseline, encoding
-    from dshgan.train.stage2_hashing import validation_maps
+    from dshgan.train.validation import validation_maps
 
     def refuse(*args, **kwargs):
         raise AssertionError("the validation pass re-ran the frozen part")
@@ -70,9 +74,8 @@ def test_validation_pass_reuses_the_frozen_part_and_scores_the_same(tmp_path, mo
     monkeypatch.setattr(encoding, "encode_images", refuse)
     monkeypatch.setattr(deep_baseline, "build_hashing_net", lively_lite_net)
     torch.manual_seed(0)
-    net, history = train_deep_baseline("dpsh", cfg, [8, 16], images[:30], labels[:30],
-                                       images[30:], labels[30:], CPU, tmp_path / "b.pt",
-                                       progress=False)
+    net, history = train_deep_baseline("dpsh", cfg, [8, 16], held_out(images, labels), CPU,
+                                       tmp_path / "b.pt", progress=False)
     monkeypatch.undo()
     val, loo = validation_maps(net, images[:30], labels[:30], images[30:], labels[30:], CPU)
     assert history["val_map"] == [{str(b): v for b, v in val.items()}]

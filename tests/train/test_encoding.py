@@ -6,7 +6,7 @@ from dshgan.config import HashingConfig
 from dshgan.nets import HashingNet
 from dshgan.train import encoding
 from dshgan.train.encoding import FrozenPartOutputs, encode_images, encode_prefixes
-from dshgan.train.loop import to_tensor_images
+from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.prefix_cache import CachedViews
 
 CPU = torch.device("cpu")

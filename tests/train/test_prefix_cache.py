@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from dshgan.nets import HashingNet
-from dshgan.train.loop import augment, to_tensor_images
+from dshgan.train.image_tensors import augment, to_tensor_images
 from dshgan.train.prefix_cache import CachedViews
 
 CPU = torch.device("cpu")

@@ -6,6 +6,7 @@ from dshgan.config import HashingConfig
 from dshgan.nets import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train import self_training
+from dshgan.train.hashing_data import HashingData
 from dshgan.train.self_training import (
     class_probabilities,
     select_pseudo_labels,
@@ -83,20 +84,20 @@ def _run(tmp_path):
     cfg = HashingConfig(epochs=2, batch_size=8, backbone_kwargs={"width": 4},
                         self_training_rounds=1, self_training_epochs=1,
                         pseudo_label_threshold=0.9, pseudo_labels_per_class=2)
-    return train_hashing_self_trained(
-        cfg, [8], g, images[:16], labels[:16], images[16:24], labels[16:24], images[24:], False,
-        CPU, tmp_path / "s2.pt", progress=False)
+    data = HashingData(images[:16], labels[:16], images[16:24], labels[16:24],
+                       unlabelled=images[24:])
+    return train_hashing_self_trained(cfg, [8], data, g, CPU, tmp_path / "s2.pt", progress=False)
 
 
 def test_a_round_adds_pseudo_labelled_anchors_and_keeps_the_best_round(tmp_path, monkeypatch):
     sizes = []
     real_train = self_training.train_hashing
 
-    def spy(cfg, bits, generator, train_images, *args, **kwargs):
-        sizes.append((len(train_images), cfg.epochs, kwargs.get("init_state") is not None))
-        if "val_database" in kwargs:  # rounds are scored against the true labels only
-            assert len(kwargs["val_database"][0]) == 16
-        return real_train(cfg, bits, generator, train_images, *args, **kwargs)
+    def spy(cfg, bits, data, *args, **kwargs):
+        sizes.append((len(data.train_images), cfg.epochs, kwargs.get("init_state") is not None))
+        if data.val_database is not None:  # rounds are scored against the true labels only
+            assert len(data.val_database[0]) == 16
+        return real_train(cfg, bits, data, *args, **kwargs)
 
     monkeypatch.setattr(self_training, "train_hashing", spy)
     monkeypatch.setattr(self_training, "class_probabilities", _confident_on_the_first_ten)

@@ -6,10 +6,13 @@ import torch
 
 from dshgan.config import HashingConfig
 from dshgan.nets import ConditionalGenerator
-from dshgan.train import encoding, stage2_hashing
+from dshgan.train import encoding, hashing_checkpoint, stage2_hashing, validation
 from dshgan.train.encoding import encode_images
+from dshgan.train.hashing_data import HashingData
+from dshgan.train.hashing_setup import build_hashing_net
 from dshgan.train.prefix_cache import CachedViews
-from dshgan.train.stage2_hashing import train_hashing, validation_map_leave_one_out
+from dshgan.train.stage2_hashing import train_hashing
+from dshgan.train.validation import validation_map_leave_one_out, validation_maps
 
 CPU = torch.device("cpu")
 
@@ -19,6 +22,11 @@ def data():
     images = rng.integers(0, 256, (32, 16, 16, 3), dtype=np.uint8)
     labels = np.eye(4, dtype=np.uint8)[np.arange(32) % 4]
     return images, labels
+
+
+def held_out(images, labels):
+    """The first 24 rows train, the rest validate."""
+    return HashingData(images[:24], labels[:24], images[24:], labels[24:])
 
 
 def cfg(**kw):
@@ -39,9 +47,8 @@ def test_every_variant_trains_and_keeps_the_best_validation_epoch(tmp_path, swit
     images, labels = data()
     g = generator()
     g0 = {k: v.clone() for k, v in g.state_dict().items()}
-    net, history = train_hashing(cfg(**switches), [8, 16], g, images[:24], labels[:24],
-                                 images[24:], labels[24:], False, CPU, tmp_path / "s2.pt",
-                                 progress=False)
+    net, history = train_hashing(cfg(**switches), [8, 16], held_out(images, labels), g, CPU,
+                                 tmp_path / "s2.pt", progress=False)
     assert len(history["loss"]) == 2 * 3 and all(np.isfinite(history["loss"]))
     assert history["best_val_map"] == max(np.mean(list(v.values())) for v in history["val_map"])
     codes = encode_images(net, images, CPU)
@@ -59,24 +66,24 @@ def test_every_variant_trains_and_keeps_the_best_validation_epoch(tmp_path, swit
 
 def kill_after_first_checkpoint(train):
     """Run ``train()`` as if the process were killed right after its first checkpoint."""
-    real_save = stage2_hashing.save_checkpoint
+    real_save = hashing_checkpoint.save_checkpoint
 
     def save_then_die(path, state):
         real_save(path, state)
         raise KeyboardInterrupt
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stage2_hashing, "save_checkpoint", save_then_die)
+        patch.setattr(hashing_checkpoint, "save_checkpoint", save_then_die)
         with pytest.raises(KeyboardInterrupt):
             train()
 
 
-def warm_up(c, generator_or_none, args, tmp_path):
+def warm_up(c, generator_or_none, data, tmp_path):
     """The first run in a process can round differently from later ones (fresh allocations,
     so other vector alignments), and Adam turns that into visible steps; a throwaway run
     first makes the reference run and the resumed run alike."""
     torch.manual_seed(5)
-    train_hashing(replace(c, epochs=1), [8], generator_or_none, *args, tmp_path / "warm.pt",
+    train_hashing(replace(c, epochs=1), [8], data, generator_or_none, CPU, tmp_path / "warm.pt",
                   progress=False)
 
 
@@ -92,16 +99,17 @@ def assert_same_last_weights(checkpoint_a, checkpoint_b):
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     images, labels = data()
-    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
-    warm_up(cfg(), generator(), args, tmp_path)
+    held = held_out(images, labels)
+    warm_up(cfg(), generator(), held, tmp_path)
     torch.manual_seed(0)
-    ref, _ = train_hashing(cfg(), [8], generator(), *args, tmp_path / "ref.pt", progress=False)
+    ref, _ = train_hashing(cfg(), [8], held, generator(), CPU, tmp_path / "ref.pt",
+                           progress=False)
 
     torch.manual_seed(0)
-    kill_after_first_checkpoint(lambda: train_hashing(cfg(), [8], generator(), *args,
+    kill_after_first_checkpoint(lambda: train_hashing(cfg(), [8], held, generator(), CPU,
                                                       tmp_path / "run.pt", progress=False))
     torch.manual_seed(99)
-    net, history = train_hashing(cfg(), [8], generator(), *args, tmp_path / "run.pt",
+    net, history = train_hashing(cfg(), [8], held, generator(), CPU, tmp_path / "run.pt",
                                  progress=False)
     assert len(history["val_map"]) == 2
     for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
@@ -111,11 +119,11 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
 def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
     images, labels = data()
-    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
+    held = held_out(images, labels)
     c = cfg(use_synthetic=False, weight_average_decay=0.5, labelled_augment="strong", epochs=3)
-    warm_up(c, None, args, tmp_path)
+    warm_up(c, None, held, tmp_path)
     torch.manual_seed(0)
-    ref, history = train_hashing(c, [8], None, *args, tmp_path / "ref.pt", progress=False)
+    ref, history = train_hashing(c, [8], held, None, CPU, tmp_path / "ref.pt", progress=False)
     assert len(history["val_map_loo_raw"]) == len(history["val_map"]) == 3
     state = torch.load(tmp_path / "ref.pt", weights_only=False)
     assert state["weight_average"]["updates"] == 3 * 3
@@ -126,8 +134,8 @@ def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
 
     torch.manual_seed(0)
     kill_after_first_checkpoint(
-        lambda: train_hashing(c, [8], None, *args, tmp_path / "run.pt", progress=False))
-    net, _ = train_hashing(c, [8], None, *args, tmp_path / "run.pt", progress=False)
+        lambda: train_hashing(c, [8], held, None, CPU, tmp_path / "run.pt", progress=False))
+    net, _ = train_hashing(c, [8], held, None, CPU, tmp_path / "run.pt", progress=False)
     resumed = torch.load(tmp_path / "run.pt", weights_only=False)
     for k, v in state["weight_average"]["shadow"].items():
         assert torch.equal(resumed["weight_average"]["shadow"][k], v), k
@@ -136,23 +144,24 @@ def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
 
     # a run killed without the average cannot be resumed with one (its start is lost)
     kill_after_first_checkpoint(lambda: train_hashing(
-        cfg(use_synthetic=False, epochs=3), [8], None, *args, tmp_path / "plain.pt",
+        cfg(use_synthetic=False, epochs=3), [8], held, None, CPU, tmp_path / "plain.pt",
         progress=False))
     with pytest.raises(ValueError, match="without a weight average"):
-        train_hashing(c, [8], None, *args, tmp_path / "plain.pt", progress=False)
+        train_hashing(c, [8], held, None, CPU, tmp_path / "plain.pt", progress=False)
 
 
 def test_unknown_labelled_augmentation_is_refused(tmp_path):
     images, labels = data()
     with pytest.raises(ValueError, match="labelled_augment must be one of"):
-        train_hashing(cfg(use_synthetic=False, labelled_augment="heavy"), [8], None, images,
-                      labels, images, labels, False, CPU, tmp_path / "x.pt", progress=False)
+        train_hashing(cfg(use_synthetic=False, labelled_augment="heavy"), [8],
+                      HashingData(images, labels, images, labels), None, CPU, tmp_path / "x.pt",
+                      progress=False)
 
 
 def test_synthetic_triplets_need_a_generator(tmp_path):
     images, labels = data()
     with pytest.raises(ValueError, match="generator"):
-        train_hashing(cfg(), [8], None, images, labels, images, labels, False, CPU,
+        train_hashing(cfg(), [8], HashingData(images, labels, images, labels), None, CPU,
                       tmp_path / "x.pt", progress=False)
 
 
@@ -160,28 +169,14 @@ def test_backbone_lr_scale_zero_leaves_the_trunk_and_trains_the_heads(tmp_path):
     images, labels = data()
     torch.manual_seed(0)
     c = cfg(use_synthetic=False, backbone_lr_scale=0.0, epochs=1)
-    before = stage2_hashing.build_hashing_net(c, [8], 4).state_dict()
+    before = build_hashing_net(c, [8], 4).state_dict()
     torch.manual_seed(0)
-    net, _ = train_hashing(c, [8], None, images[:24], labels[:24], images[24:], labels[24:],
-                           False, CPU, tmp_path / "s2.pt", progress=False)
+    net, _ = train_hashing(c, [8], held_out(images, labels), None, CPU, tmp_path / "s2.pt",
+                           progress=False)
     after = net.state_dict()
     trunk = {f"backbone.{name}" for name, _ in net.backbone.named_parameters()}
     assert trunk and all(torch.equal(before[k], after[k]) for k in trunk)
     assert not torch.equal(before["hash_heads.8.weight"], after["hash_heads.8.weight"])
-
-
-def test_backbone_lr_scale_sets_the_trunk_peak_rate():
-    c = cfg(backbone_lr_scale=0.25, lr=0.004)
-    net = stage2_hashing.build_hashing_net(c, [8], 4)
-    groups, peaks = stage2_hashing.optimiser_groups(net, c)
-    trunk = {id(p) for p in net.backbone.parameters()}
-    assert peaks == [0.001, 0.004]
-    assert all(id(p) in trunk for p in groups[0]["params"])
-    assert not any(id(p) in trunk for p in groups[1]["params"])
-    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(net.parameters()))
-    assert len(stage2_hashing.optimiser_groups(net, cfg())[0]) == 1
-    with pytest.raises(ValueError, match="backbone_lr_scale"):
-        stage2_hashing.optimiser_groups(net, cfg(backbone_lr_scale=-1.0))
 
 
 def lite_cfg(**kw):
@@ -193,18 +188,19 @@ def lite_cfg(**kw):
 def test_cached_views_train_and_resume_to_the_same_weights(tmp_path, monkeypatch,
                                                           lively_lite_net):
     images, labels = data()
-    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU)
+    held = held_out(images, labels)
     monkeypatch.setattr(stage2_hashing, "build_hashing_net", lively_lite_net)
-    warm_up(lite_cfg(), None, args, tmp_path)
+    warm_up(lite_cfg(), None, held, tmp_path)
     torch.manual_seed(0)
-    ref, history = train_hashing(lite_cfg(), [8], None, *args, tmp_path / "ref.pt",
+    ref, history = train_hashing(lite_cfg(), [8], held, None, CPU, tmp_path / "ref.pt",
                                  progress=False)
     assert len(history["loss"]) == 2 * 3 and all(np.isfinite(history["loss"]))
     torch.manual_seed(0)
-    kill_after_first_checkpoint(lambda: train_hashing(lite_cfg(), [8], None, *args,
+    kill_after_first_checkpoint(lambda: train_hashing(lite_cfg(), [8], held, None, CPU,
                                                       tmp_path / "run.pt", progress=False))
     torch.manual_seed(99)
-    net, _ = train_hashing(lite_cfg(), [8], None, *args, tmp_path / "run.pt", progress=False)
+    net, _ = train_hashing(lite_cfg(), [8], held, None, CPU, tmp_path / "run.pt",
+                           progress=False)
     for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
         assert torch.equal(a, b), name
     assert_same_last_weights(tmp_path / "ref.pt", tmp_path / "run.pt")
@@ -212,12 +208,13 @@ def test_cached_views_train_and_resume_to_the_same_weights(tmp_path, monkeypatch
 
 def test_cached_views_need_real_triplets_and_a_frozen_part(tmp_path):
     images, labels = data()
-    args = (images, labels, images, labels, False, CPU, tmp_path / "x.pt")
+    same = HashingData(images, labels, images, labels)
     with pytest.raises(ValueError, match="cached_views"):
-        train_hashing(lite_cfg(use_synthetic=True), [8], generator(), *args, progress=False)
+        train_hashing(lite_cfg(use_synthetic=True), [8], same, generator(), CPU,
+                      tmp_path / "x.pt", progress=False)
     with pytest.raises(ValueError, match="no frozen part"):
-        train_hashing(cfg(use_synthetic=False, cached_views=2), [8], None, *args,
-                      progress=False)
+        train_hashing(cfg(use_synthetic=False, cached_views=2), [8], same, None, CPU,
+                      tmp_path / "x.pt", progress=False)
 
 
 @pytest.mark.parametrize("average", [0.0, 0.9])
@@ -228,17 +225,15 @@ def test_validation_pass_reuses_the_frozen_part_and_scores_the_same(tmp_path, mo
     def refuse(*args, **kwargs):
         raise AssertionError("the validation pass re-ran the frozen part")
 
-    monkeypatch.setattr(stage2_hashing, "validation_maps", refuse)
+    monkeypatch.setattr(validation, "validation_maps", refuse)
     monkeypatch.setattr(encoding, "encode_images", refuse)
     monkeypatch.setattr(stage2_hashing, "build_hashing_net", lively_lite_net)
     torch.manual_seed(0)
     net, history = train_hashing(
-        lite_cfg(cached_views=0, epochs=1, weight_average_decay=average), [8, 16], None,
-        images[:24], labels[:24], images[24:], labels[24:], False, CPU, tmp_path / "s2.pt",
-        progress=False)
+        lite_cfg(cached_views=0, epochs=1, weight_average_decay=average), [8, 16],
+        held_out(images, labels), None, CPU, tmp_path / "s2.pt", progress=False)
     monkeypatch.undo()
-    val, loo = stage2_hashing.validation_maps(net, images[:24], labels[:24], images[24:],
-                                              labels[24:], CPU)
+    val, loo = validation_maps(net, images[:24], labels[:24], images[24:], labels[24:], CPU)
     assert history["val_map"] == [{str(b): v for b, v in val.items()}]
     assert history["val_map_loo"] == [{str(b): v for b, v in loo.items()}]
     codes = encode_images(net, images, CPU)[16]
@@ -247,14 +242,14 @@ def test_validation_pass_reuses_the_frozen_part_and_scores_the_same(tmp_path, mo
 
 def test_a_finished_cached_run_is_not_cached_again(tmp_path, monkeypatch):
     images, labels = data()
-    args = (images[:24], labels[:24], images[24:], labels[24:], False, CPU, tmp_path / "s2.pt")
+    held, path = held_out(images, labels), tmp_path / "s2.pt"
     torch.manual_seed(0)
-    first, _ = train_hashing(lite_cfg(epochs=1), [8], None, *args, progress=False)
+    first, _ = train_hashing(lite_cfg(epochs=1), [8], held, None, CPU, path, progress=False)
 
     def refuse(*a, **k):
         raise AssertionError("the cache was built again for a finished run")
 
     monkeypatch.setattr(CachedViews, "build", refuse)
-    again, _ = train_hashing(lite_cfg(epochs=1), [8], None, *args, progress=False)
+    again, _ = train_hashing(lite_cfg(epochs=1), [8], held, None, CPU, path, progress=False)
     for (name, a), b in zip(again.state_dict().items(), first.state_dict().values()):
         assert torch.equal(a, b), name

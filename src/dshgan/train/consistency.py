@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from dshgan.losses.classification import classification_loss
 from dshgan.nets.hashing_net import HashingNet
-from dshgan.train.loop import augment
+from dshgan.train.image_tensors import augment, to_tensor_images
 
 
 def strong_augment(images: torch.Tensor, generator: torch.Generator,
@@ -91,3 +91,21 @@ def consistency_term(net: HashingNet, weak: torch.Tensor, strong: torch.Tensor,
                            for b, h in out.hash.items()]).mean()
     share = float(mask.float().mean())
     return ConsistencyTerm((cls + hashing) * share, share)
+
+
+class PoolConsistency:
+    """The consistency term of one step on a batch drawn from the unlabelled pool.
+
+    The pool is only indexed by a batch of rows, never copied whole; its rows, then the weak
+    view's and the strong view's augmentations, are drawn from ``rng`` in that order."""
+
+    def __init__(self, pool, batch_size: int, threshold: float, multi_label: bool,
+                 rng: torch.Generator, device: torch.device):
+        self.pool, self.batch_size, self.threshold = pool, batch_size, threshold
+        self.multi_label, self.rng, self.device = multi_label, rng, device
+
+    def __call__(self, net: HashingNet) -> ConsistencyTerm:
+        pick = torch.randint(len(self.pool), (self.batch_size,), generator=self.rng).numpy()
+        u = to_tensor_images(self.pool[pick], self.device)
+        return consistency_term(net, augment(u, self.rng), strong_augment(u, self.rng),
+                                self.multi_label, self.threshold)

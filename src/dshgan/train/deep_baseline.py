@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -19,75 +18,47 @@ from dshgan.config import HashingConfig
 from dshgan.losses.dpsh import DPSHLoss
 from dshgan.losses.dtsh import DTSHLoss
 from dshgan.nets.hashing_net import HashingNet
-from dshgan.train.loop import (
-    augment,
-    load_checkpoint,
-    logger,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-    to_tensor_images,
-)
-from dshgan.train.stage2_hashing import (
-    ValidationPass,
-    build_hashing_net,
-    leave_one_out_at_best_epoch,
-    optimiser_groups,
-    track_best_epoch,
-)
+from dshgan.train.best_epoch import TrainingProgress
+from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.hashing_data import HashingData
+from dshgan.train.hashing_setup import build_hashing_net, net_optimiser
+from dshgan.train.image_tensors import augment
+from dshgan.train.runtime import logger
+from dshgan.train.triplet_sources import LabelledImages
+from dshgan.train.validation import ValidationPass
 
 DEEP_BASELINES = {"dpsh": DPSHLoss, "dtsh": DTSHLoss}
 
 
 def train_deep_baseline(
-    method: str,
-    cfg: HashingConfig,
-    bits: list[int],
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    val_images: np.ndarray,
-    val_labels: np.ndarray,
-    device: torch.device,
-    checkpoint_path: str | Path,
-    seed: int = 0,
-    progress: bool = True,
+    method: str, cfg: HashingConfig, bits: list[int], data: HashingData, device: torch.device,
+    checkpoint_path: str | Path, seed: int = 0, progress: bool = True,
 ) -> tuple[HashingNet, dict]:
+    """Train (or resume) one net with a head per entry of ``bits`` on ``data``'s labelled
+    images; returns it at its best validation epoch, and the history."""
     if method not in DEEP_BASELINES:
         raise ValueError(f"unknown deep baseline {method!r}; known: {sorted(DEEP_BASELINES)}")
     loss_fn = DEEP_BASELINES[method]()
     checkpoint_path = Path(checkpoint_path)
-    net = build_hashing_net(cfg, bits, train_labels.shape[1]).to(device)
+    net = build_hashing_net(cfg, bits, data.num_classes).to(device)
     # The same parameter groups and peak rates as stage 2 (backbone_lr_scale), for a fair budget.
-    groups, peak_lrs = optimiser_groups(net, cfg)
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     batch_size = 3 * cfg.batch_size
-    steps_per_epoch = max(1, len(train_images) // batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=peak_lrs, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
+    steps_per_epoch = max(1, len(data.train_images) // batch_size)
+    _, opt, schedule = net_optimiser(net, cfg, cfg.epochs * steps_per_epoch)
     batches = torch.Generator().manual_seed(seed + 2)
-    history: dict = {"loss": [], "val_map": [], "val_map_loo": []}
-    epoch, best_score, best_state = 0, -1.0, None
-    if checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, device)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        schedule.load_state_dict(state["schedule"])
-        history, epoch = state["history"], state["epoch"]
-        best_score, best_state = state["best_score"], state["best_state"]
-        set_rng_state(state["rng"], batches)
-
-    labels_t = torch.from_numpy(train_labels).float()
-    validate = ValidationPass(train_images, train_labels, val_images, val_labels)
-    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=epoch * steps_per_epoch,
+    run = _resume(checkpoint_path, device, net, opt, schedule, batches) or TrainingProgress(
+        {"loss": [], "val_map": [], "val_map_loo": []})
+    images = LabelledImages(data.train_images, augment if cfg.augment else None, batches, device)
+    labels_t = torch.from_numpy(data.train_labels).float()
+    validate = ValidationPass(*data.validation_database, data.val_images, data.val_labels)
+    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=run.epoch * steps_per_epoch,
                desc=f"{method.upper()} {'/'.join(map(str, bits))} bits", disable=not progress)
-    while epoch < cfg.epochs:
+    while run.epoch < cfg.epochs:
         net.train()
-        order = torch.randperm(len(train_images), generator=batches)
+        order = torch.randperm(len(data.train_images), generator=batches)
         for s in range(steps_per_epoch):
             idx = order[s * batch_size:(s + 1) * batch_size]
-            x = to_tensor_images(train_images[idx.numpy()], device)
-            if cfg.augment:
-                x = augment(x, batches)
+            x = images(idx)
             y = labels_t[idx].to(device)
             h = net.features(x)
             loss = torch.stack([loss_fn(net.hash_heads[str(b)](h), y).total for b in bits]).mean()
@@ -95,22 +66,31 @@ def train_deep_baseline(
             loss.backward()
             opt.step()
             schedule.step()
-            history["loss"].append(loss.item())
+            run.history["loss"].append(loss.item())
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        epoch += 1
+        run.epoch += 1
         val, loo = validate(net, device)
-        logger.info("%s %s: epoch %d validation mAP %s, leave-one-out %s", method, bits, epoch,
-                    {b: round(v, 4) for b, v in val.items()},
+        logger.info("%s %s: epoch %d validation mAP %s, leave-one-out %s", method, bits,
+                    run.epoch, {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()})
-        best_score, best_state = track_best_epoch(net, val, history, best_score, best_state, loo)
+        run.record_epoch(net, val, loo)
         save_checkpoint(checkpoint_path, {
             "net": net.state_dict(), "opt": opt.state_dict(), "schedule": schedule.state_dict(),
-            "epoch": epoch, "history": history, "best_score": best_score,
-            "best_state": best_state, "rng": rng_state(batches)})
+            "epoch": run.epoch, "history": run.history, "best_score": run.best_score,
+            "best_state": run.best_state, "rng": rng_state(batches)})
     bar.close()
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    history["best_val_map"] = best_score
-    history["best_val_map_loo"] = leave_one_out_at_best_epoch(history)
-    return net.eval(), history
+    return run.finish(net)
+
+
+def _resume(path: Path, device, net: HashingNet, opt, schedule, batches: torch.Generator
+            ) -> TrainingProgress | None:
+    if not path.exists():
+        return None
+    state = load_checkpoint(path, device)
+    net.load_state_dict(state["net"])
+    opt.load_state_dict(state["opt"])
+    schedule.load_state_dict(state["schedule"])
+    set_rng_state(state["rng"], batches)
+    return TrainingProgress(state["history"], state["epoch"], state["best_score"],
+                            state["best_state"])

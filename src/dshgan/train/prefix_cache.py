@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from dshgan.nets.hashing_net import HashingNet
-from dshgan.train.loop import to_tensor_images
+from dshgan.train.image_tensors import to_tensor_images
 
 
 class CachedViews:

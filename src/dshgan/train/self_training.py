@@ -22,7 +22,9 @@ from dshgan.config import HashingConfig
 from dshgan.io_utils import atomic_file
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
-from dshgan.train.loop import logger, to_tensor_images
+from dshgan.train.hashing_data import HashingData
+from dshgan.train.image_tensors import to_tensor_images
+from dshgan.train.runtime import logger
 from dshgan.train.stage2_hashing import train_hashing
 
 
@@ -41,7 +43,8 @@ def class_probabilities(
     out = []
     for start in tqdm(range(0, len(images), batch_size), desc="pseudo-label",
                       disable=not progress):
-        logits = net(to_tensor_images(images[start:start + batch_size], device)).class_logits
+        rows = np.arange(start, min(start + batch_size, len(images)))  # the pool: rows only
+        logits = net(to_tensor_images(images[rows], device)).class_logits
         probs = torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=-1)
         out.append(probs.cpu().numpy())
     net.train(was_training)
@@ -85,47 +88,24 @@ def select_pseudo_labels(
 
 
 def train_hashing_self_trained(
-    cfg: HashingConfig,
-    bits: list[int],
-    generator: ConditionalGenerator | None,
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    val_images: np.ndarray,
-    val_labels: np.ndarray,
-    unlabelled_images: np.ndarray,
-    multi_label: bool,
-    device: torch.device,
-    checkpoint_path: str | Path,
-    seed: int = 0,
-    progress: bool = True,
+    cfg: HashingConfig, bits: list[int], data: HashingData,
+    generator: ConditionalGenerator | None, device: torch.device, checkpoint_path: str | Path,
+    seed: int = 0, progress: bool = True,
 ) -> tuple[HashingNet, dict]:
     """Stage 2 (:func:`train_hashing`), then :func:`self_train` (a no-op with 0 rounds)."""
-    net, history = train_hashing(cfg, bits, generator, train_images, train_labels, val_images,
-                                 val_labels, multi_label, device, checkpoint_path, seed=seed,
-                                 progress=progress, unlabelled_images=unlabelled_images)
-    return self_train(cfg, bits, generator, net, history, train_images, train_labels,
-                      val_images, val_labels, unlabelled_images, multi_label, device,
-                      checkpoint_path, seed=seed, progress=progress)
+    net, history = train_hashing(cfg, bits, data, generator, device, checkpoint_path, seed=seed,
+                                 progress=progress)
+    return self_train(cfg, bits, data, generator, net, history, device, checkpoint_path,
+                      seed=seed, progress=progress)
 
 
 def self_train(
-    cfg: HashingConfig,
-    bits: list[int],
-    generator: ConditionalGenerator | None,
-    net: HashingNet,
-    history: dict,
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    val_images: np.ndarray,
-    val_labels: np.ndarray,
-    unlabelled_images: np.ndarray,
-    multi_label: bool,
-    device: torch.device,
-    checkpoint_path: str | Path,
-    seed: int = 0,
-    progress: bool = True,
+    cfg: HashingConfig, bits: list[int], data: HashingData,
+    generator: ConditionalGenerator | None, net: HashingNet, history: dict,
+    device: torch.device, checkpoint_path: str | Path, seed: int = 0, progress: bool = True,
 ) -> tuple[HashingNet, dict]:
-    """``cfg.self_training_rounds`` rounds of self-training after stage 2 gave ``net``.
+    """``cfg.self_training_rounds`` rounds of self-training after stage 2 gave ``net``;
+    ``data.unlabelled`` is the pool that gets pseudo-labelled.
 
     Round r checkpoints next to stage 2's ``checkpoint_path`` (``<stem>.round<r>.pt``) and stores
     its pseudo-labels (``<stem>.round<r>.labels.npz``), so a killed run resumes inside any round.
@@ -136,27 +116,15 @@ def self_train(
     rounds = [{"round": 0, "pseudo_labelled": 0, "best_val_map": history["best_val_map"]}]
     best_net, best_history, kept = net, history, 0
     for r in range(1, cfg.self_training_rounds + 1):
-        labels_path = checkpoint_path.with_name(f"{checkpoint_path.stem}.round{r}.labels.npz")
-        if labels_path.exists():
-            saved = np.load(labels_path)
-            rows, pseudo = saved["rows"], saved["labels"]
-        else:
-            probs = class_probabilities(net, unlabelled_images, multi_label, device,
-                                        progress=progress)
-            rows, pseudo = select_pseudo_labels(probs, multi_label, cfg.pseudo_label_threshold,
-                                                cfg.pseudo_labels_per_class)
-            with atomic_file(labels_path) as tmp:
-                np.savez(tmp, rows=rows, labels=pseudo)
+        rows, pseudo = pseudo_labels(
+            cfg, net, data, device,
+            checkpoint_path.with_name(f"{checkpoint_path.stem}.round{r}.labels.npz"), progress)
         logger.info("self-training round %d: %d of %d unlabelled images pseudo-labelled", r,
-                    len(rows), len(unlabelled_images))
+                    len(rows), len(data.unlabelled))
         net, history = train_hashing(
-            _round_config(cfg), bits, generator,
-            np.concatenate([train_images, unlabelled_images[rows]]),
-            np.concatenate([train_labels, pseudo.astype(train_labels.dtype)]),
-            val_images, val_labels, multi_label, device,
+            _round_config(cfg), bits, data.with_pseudo_labels(rows, pseudo), generator, device,
             checkpoint_path.with_name(f"{checkpoint_path.stem}.round{r}.pt"), seed=seed + r,
-            progress=progress, init_state=net.state_dict(),
-            val_database=(train_images, train_labels), unlabelled_images=unlabelled_images)
+            progress=progress, init_state=net.state_dict())
         rounds.append({"round": r, "pseudo_labelled": len(rows),
                        "best_val_map": history["best_val_map"]})
         if history["best_val_map"] > best_history["best_val_map"]:
@@ -165,6 +133,22 @@ def self_train(
     best_history["rounds"] = rounds
     best_history["kept_round"] = kept
     return best_net, best_history
+
+
+def pseudo_labels(cfg: HashingConfig, net: HashingNet, data: HashingData, device: torch.device,
+                  path: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of the pool, their labels) for one round: read from ``path`` when a killed run
+    already chose them, else chosen with ``net`` and written there."""
+    if path.exists():
+        saved = np.load(path)
+        return saved["rows"], saved["labels"]
+    probs = class_probabilities(net, data.unlabelled, data.multi_label, device,
+                                progress=progress)
+    rows, pseudo = select_pseudo_labels(probs, data.multi_label, cfg.pseudo_label_threshold,
+                                        cfg.pseudo_labels_per_class)
+    with atomic_file(path) as tmp:
+        np.savez(tmp, rows=rows, labels=pseudo)
+    return rows, pseudo
 
 
 def _round_config(cfg: HashingConfig) -> HashingConfig:

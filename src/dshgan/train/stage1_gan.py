@@ -20,14 +20,9 @@ from dshgan.losses.adversarial import discriminator_loss, generator_loss
 from dshgan.losses.classification import classification_loss
 from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
-from dshgan.train.loop import (
-    load_checkpoint,
-    logger,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-    to_tensor_images,
-)
+from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.image_tensors import to_tensor_images
+from dshgan.train.runtime import logger
 
 
 def build_gan(cfg: GANConfig, num_classes: int, image_size: int):

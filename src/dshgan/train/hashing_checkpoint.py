@@ -1,0 +1,40 @@
+"""Stage 2's checkpoint, written after every epoch: everything a killed run needs to continue
+bit for bit (weights, optimisers, schedule, generator, weight average, history, best epoch and
+every random state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from dshgan.nets.hashing_net import HashingNet
+from dshgan.train.best_epoch import TrainingProgress
+from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.hashing_step import HashingUpdate
+
+
+def save_hashing_checkpoint(path: Path, net: HashingNet, update: HashingUpdate,
+                            progress: TrainingProgress, batches: torch.Generator,
+                            bits: list[int]) -> None:
+    parts = update.state_dict()
+    save_checkpoint(path, {
+        "net": net.state_dict(), "opt_net": parts["opt_net"], "schedule": parts["schedule"],
+        "generator": parts["generator"], "opt_g": parts["opt_g"],
+        "epoch": progress.epoch, "history": progress.history,
+        "best_score": progress.best_score, "best_state": progress.best_state,
+        "rng": rng_state(batches), "bits": bits, "weight_average": parts["weight_average"],
+    })
+
+
+def resume_hashing(path: Path, device: torch.device, net: HashingNet, update: HashingUpdate,
+                   batches: torch.Generator) -> TrainingProgress | None:
+    """Load ``path`` into the net, the update and the random states; None when there is none."""
+    if not path.exists():
+        return None
+    state = load_checkpoint(path, device)
+    net.load_state_dict(state["net"])
+    update.load_state_dict(state, path)
+    set_rng_state(state["rng"], batches)
+    return TrainingProgress(state["history"], state["epoch"], state["best_score"],
+                            state["best_state"])

@@ -1,0 +1,73 @@
+"""What one stage-2 step changes: the net's and the generator's weights (simultaneous gradient
+steps from one forward pass), the learning-rate schedule, and the weight average."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from dshgan.config import HashingConfig
+from dshgan.nets.generator import ConditionalGenerator
+from dshgan.nets.hashing_net import HashingNet
+from dshgan.train.hashing_losses import LossTerms
+from dshgan.train.hashing_setup import net_optimiser
+from dshgan.train.weight_average import WeightAverage
+
+
+class HashingUpdate:
+    """The optimisers of the net (AdamW, one-cycle) and of the generator (Adam, only when it is
+    used and not frozen), and the weight average when ``weight_average_decay`` > 0."""
+
+    def __init__(self, cfg: HashingConfig, net: HashingNet,
+                 generator: ConditionalGenerator | None, device: torch.device, total_steps: int):
+        self.net_params, self.opt_net, self.schedule = net_optimiser(net, cfg, total_steps)
+        self.updates_generator = cfg.use_synthetic and not cfg.freeze_generator
+        self.generator = generator
+        if generator is not None:
+            generator.to(device).train(self.updates_generator)
+            generator.requires_grad_(self.updates_generator)
+        self.opt_g = (torch.optim.Adam(generator.parameters(), lr=cfg.generator_lr,
+                                       betas=(0.5, 0.999)) if self.updates_generator else None)
+        self.average = (WeightAverage(net, cfg.weight_average_decay)
+                        if cfg.weight_average_decay else None)
+
+    def kept(self, net: HashingNet) -> HashingNet:
+        """The weights validation scores and the run keeps: the average when there is one."""
+        return self.average.shadow if self.average is not None else net
+
+    def apply(self, net: HashingNet, terms: LossTerms) -> None:
+        grads = torch.autograd.grad(terms.net, self.net_params,
+                                    retain_graph=self.updates_generator, allow_unused=True)
+        if self.updates_generator:
+            g_params = list(self.generator.parameters())
+            g_grads = torch.autograd.grad(terms.generator, g_params, allow_unused=True)
+            for p, g in zip(g_params, g_grads):
+                p.grad = g
+            self.opt_g.step()
+        for p, g in zip(self.net_params, grads):
+            p.grad = g
+        self.opt_net.step()
+        self.schedule.step()
+        if self.average is not None:
+            self.average.update(net)
+
+    def state_dict(self) -> dict:
+        g, opt_g, average = self.generator, self.opt_g, self.average
+        return {"opt_net": self.opt_net.state_dict(), "schedule": self.schedule.state_dict(),
+                "generator": g.state_dict() if g is not None else None,
+                "opt_g": opt_g.state_dict() if opt_g is not None else None,
+                "weight_average": average.state_dict() if average is not None else None}
+
+    def load_state_dict(self, state: dict, path: str | Path) -> None:
+        self.opt_net.load_state_dict(state["opt_net"])
+        self.schedule.load_state_dict(state["schedule"])
+        if self.generator is not None and state.get("generator") is not None:
+            self.generator.load_state_dict(state["generator"])
+        if self.opt_g is not None and state.get("opt_g") is not None:
+            self.opt_g.load_state_dict(state["opt_g"])
+        if self.average is not None:
+            if state.get("weight_average") is None:
+                raise ValueError(f"{path} was trained without a weight average; "
+                                 "resume it with weight_average_decay: 0 or use a new --out")
+            self.average.load_state_dict(state["weight_average"])
