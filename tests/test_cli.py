@@ -4,6 +4,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+import torch
+
 from dshgan.cli import main
 
 
@@ -18,14 +21,30 @@ def test_train_dry_run_writes_a_complete_run(tmp_path, capsys):
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["results"]) == {"DSH-GAN", "LSH", "ITQ"}
     assert set(metrics["results"]["DSH-GAN"]) == {"8", "16"}
-    assert 0 <= metrics["results"]["DSH-GAN"]["16"]["map"] <= 1
+    for bits in (8, 16):  # the reported numbers are those of the saved net on the saved split
+        assert metrics["results"]["DSH-GAN"][str(bits)]["map"] == pytest.approx(
+            recomputed_map(run, bits), abs=1e-9)
     assert "mAP" in capsys.readouterr().out
 
-    # A second call without --resume refuses to overwrite; with --resume it finishes at once.
+    # A second call without --resume refuses to overwrite; with --resume it finishes at once:
+    # no optimiser takes a step, and the model and the numbers stay the same.
     assert main(["train", "--config", "demo", "--dry-run", "--run-dir", str(run),
                  "--no-progress", "--bits", "8", "16"]) == 2
-    assert main(["train", "--config", "demo", "--dry-run", "--run-dir", str(run),
-                 "--no-progress", "--bits", "8", "16", "--resume"]) == 0
+    model = torch.load(run / "model.pt", weights_only=False)["nets"]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a resumed finished run trained again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.optim.Adam, "step", refuse)
+        patch.setattr(torch.optim.AdamW, "step", refuse)
+        assert main(["train", "--config", "demo", "--dry-run", "--run-dir", str(run),
+                     "--no-progress", "--bits", "8", "16", "--resume"]) == 0
+    again = torch.load(run / "model.pt", weights_only=False)["nets"]
+    for a, b in zip(model, again):
+        assert a["bits"] == b["bits"]
+        assert all(torch.equal(v, b["state"][k]) for k, v in a["state"].items())
+    assert json.loads((run / "metrics.json").read_text())["results"] == metrics["results"]
 
     codes = tmp_path / "codes.npy"
     images = tmp_path / "images"
@@ -38,6 +57,25 @@ def test_train_dry_run_writes_a_complete_run(tmp_path, capsys):
     import numpy as np
 
     assert np.load(codes).shape == (4, 16)
+
+
+def recomputed_map(run, bits):
+    """mAP of the run's model.pt on the queries and database its split/ folder lists."""
+    from dshgan.config import load_config
+    from dshgan.data.splitfiles import read_split
+    from dshgan.dry_run import dry_run_setup
+    from dshgan.metrics import mean_average_precision
+    from dshgan.model_io import load_trained_model
+    from dshgan.train.encoding import encode_images
+
+    cpu = torch.device("cpu")
+    _, dataset, _ = dry_run_setup(load_config(run / "config.yaml"))
+    split = read_split(run / "split", dataset)
+    net = load_trained_model(run, cpu).net_for(bits)
+    x, y = dataset.images, dataset.labels
+    q = encode_images(net, x[split.query], cpu)[bits]
+    db = encode_images(net, x[split.database], cpu)[bits]
+    return mean_average_precision(q, y[split.query], db, y[split.database], topk=split.topk)
 
 
 def test_bad_input_is_a_clear_error(tmp_path, capsys):
@@ -73,7 +111,7 @@ def test_bad_source_fails_before_writing_anything(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--config", "demo", "--source", str(tmp_path / "missing"),
                  "--run-dir", str(run)]) == 2
-    assert "missing" in capsys.readouterr().err
+    assert str(tmp_path / "missing") in capsys.readouterr().err
     assert not run.exists()
 
 

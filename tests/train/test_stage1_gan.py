@@ -3,7 +3,9 @@ import pytest
 import torch
 
 from dshgan.config import GANConfig
+from dshgan.data.toy import make_toy_dataset
 from dshgan.train import stage1_gan
+from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.stage1_gan import train_gan
 
 CPU = torch.device("cpu")
@@ -28,12 +30,34 @@ def test_losses_move_and_checkpoint_is_written(tmp_path):
     assert g(g.sample_noise(2), torch.eye(3)[:2]).shape == (2, 3, 16, 16)
 
 
-def test_multi_label_runs(tmp_path):
-    images, labels = data(multi_label=True)
-    cfg = GANConfig(steps=2, batch_size=4, width=8, noise_dim=8)
-    _, _, history = train_gan(cfg, images, labels, images[:0], True, CPU, tmp_path / "s1.pt",
+def pair_order(logits, labels):
+    """Share of (present, absent) label pairs per image whose logits are ordered right
+    (0.5 is chance)."""
+    right = [(lo[y == 1][:, None] > lo[y == 0][None, :]).float().mean().item()
+             for lo, y in zip(logits, labels) if 0 < y.sum() < len(y)]
+    return float(np.mean(right))
+
+
+def test_multi_label_discriminator_learns_the_label_vectors(tmp_path):
+    """On toy multi-label images (1-3 motifs each), 150 steps teach the discriminator's
+    classifier which labels an image holds. Measured on seeds 0-3: 0.70-0.90 of label pairs
+    ordered right after training, 0.41-0.49 untrained (chance 0.5)."""
+    toy = make_toy_dataset(n_per_class=12, num_classes=4, image_size=16, seed=0,
+                           multi_label=True)
+    images, labels = toy.images, toy.labels
+    cfg = GANConfig(steps=150, batch_size=16, width=8, noise_dim=8)
+    torch.manual_seed(0)
+    _, d, history = train_gan(cfg, images, labels, images[:0], True, CPU, tmp_path / "s1.pt",
                               progress=False)
-    assert len(history["d_loss"]) == 2  # no unlabelled images: the labelled ones stand in
+    assert len(history["d_loss"]) == 150  # no unlabelled images: the labelled ones stand in
+    torch.manual_seed(0)
+    _, untrained = stage1_gan.build_gan(cfg, 4, 16)
+    x, y = to_tensor_images(images, CPU), torch.from_numpy(labels)
+    with torch.no_grad():
+        trained_order = pair_order(d.eval()(x).class_logits, y)
+        untrained_order = pair_order(untrained.eval()(x).class_logits, y)
+    assert trained_order > 0.65 and trained_order > untrained_order + 0.15, (
+        trained_order, untrained_order)
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):

@@ -253,3 +253,38 @@ def test_a_finished_cached_run_is_not_cached_again(tmp_path, monkeypatch):
     again, _ = train_hashing(lite_cfg(epochs=1), [8], held, None, CPU, path, progress=False)
     for (name, a), b in zip(again.state_dict().items(), first.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_training_improves_retrieval_well_beyond_the_untrained_net_and_lsh(tmp_path):
+    """Seconds of stage 2 on separable toy images must lift mAP far above chance level.
+
+    Measured on seeds 0-3 (this setup): trained 0.73-0.99, untrained 0.28-0.30, LSH on pixels
+    0.33-0.37, and with the optimiser's step removed 0.29-0.46; the margin of 0.2 sits between.
+    """
+    from dshgan.baselines import create_baseline
+    from dshgan.data.toy import make_toy_dataset
+    from dshgan.metrics import mean_average_precision
+
+    toy = make_toy_dataset(n_per_class=24, num_classes=4, image_size=16, seed=0)
+    order = np.random.default_rng(0).permutation(len(toy.labels))
+    x, y = toy.images[order], toy.labels[order]
+    train, val, query = slice(0, 56), slice(56, 64), slice(64, 96)
+    c = HashingConfig(epochs=4, batch_size=8, use_synthetic=False, lr=0.003, augment=False,
+                      backbone_kwargs={"width": 8})
+    torch.manual_seed(0)
+    untrained = build_hashing_net(c, [16], 4).eval()
+    torch.manual_seed(0)
+    net, _ = train_hashing(c, [16], HashingData(x[train], y[train], x[val], y[val]), None, CPU,
+                           tmp_path / "s2.pt", progress=False)
+
+    def retrieval(q, db):
+        return mean_average_precision(q, y[query], db, y[train])
+
+    def net_map(n):
+        return retrieval(encode_images(n, x[query], CPU)[16], encode_images(n, x[train], CPU)[16])
+
+    pixels = x.reshape(len(x), -1).astype(np.float64)
+    lsh = create_baseline("lsh", 16, seed=0).fit(pixels[train])
+    lsh_map = retrieval(lsh.encode(pixels[query]), lsh.encode(pixels[train]))
+    scores = {"trained": net_map(net), "untrained": net_map(untrained), "lsh": lsh_map}
+    assert scores["trained"] > max(scores["untrained"], scores["lsh"]) + 0.2, scores
