@@ -14,7 +14,9 @@ from dshgan.metrics.generative import (
     TrunkFeatures,
     accuracy_per_class,
     evaluate_generator,
+    generator_report,
     report_lines,
+    report_per_class,
 )
 from dshgan.nets import ConditionalGenerator, create_backbone
 
@@ -153,3 +155,12 @@ def test_an_untrained_generator_end_to_end_and_its_report():
     assert again["fid"] == out["fid"] and again["gan_test"] == out["gan_test"]  # seeded
     text = "\n".join(report_lines(out, ["a", "b", "c", "d"]))
     assert "GAN-test" in text and "real vs real" in text and "| d |" in text
+
+
+def test_a_runs_report_asks_no_more_images_per_class_than_the_smallest_real_class():
+    assert report_per_class(np.eye(3)[[0, 0, 0, 1, 1, 2, 2, 2, 2]]) == 2
+    assert report_per_class(np.repeat(np.eye(2), 500, axis=0)) == 100
+    tx, ty, vx, vy = _parts(per_class=6)
+    out = generator_report(RealImages(tx, ty), tx, ty, vx, vy, False, "cpu", seed=0,
+                           features=_features())
+    assert out["sizes"]["per_class"] == 6 and out["sizes"]["synthetic"] == 24

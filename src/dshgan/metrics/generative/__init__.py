@@ -16,6 +16,7 @@ from dshgan.metrics.generative.evaluate import (
     DEFAULT_PER_CLASS,
     evaluate_generator,
     generator_report,
+    report_per_class,
 )
 from dshgan.metrics.generative.features import TrunkFeatures, default_trunk
 from dshgan.metrics.generative.frechet import fid, frechet_distance, gaussian_fit
@@ -27,5 +28,5 @@ __all__ = [
     "DEFAULT_PER_CLASS", "LinearProbe", "TrunkFeatures", "accuracy_per_class", "ap_per_concept",
     "average_precision", "default_trunk", "diversity_ratio", "evaluate_generator", "fid",
     "frechet_distance", "gaussian_fit", "generate_images", "generator_report",
-    "labels_per_class", "mean_pairwise_distance", "report_lines",
+    "labels_per_class", "mean_pairwise_distance", "report_lines", "report_per_class",
 ]

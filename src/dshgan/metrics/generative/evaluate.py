@@ -98,10 +98,22 @@ def evaluate_generator(generator, real_train_images: np.ndarray, real_train_labe
     }
 
 
+def report_per_class(train_y: np.ndarray) -> int:
+    """Synthetic images per class for a run: DEFAULT_PER_CLASS, but no more than the real
+    training images of the smallest class (at least 2), so GAN-train's classifier learns from
+    about as many images as the real one and a tiny run (a dry run) stays quick."""
+    counts = np.asarray(train_y).sum(axis=0)
+    counts = counts[counts > 0]
+    smallest = int(counts.min()) if len(counts) else DEFAULT_PER_CLASS
+    return int(np.clip(smallest, 2, DEFAULT_PER_CLASS))
+
+
 def generator_report(generator, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
                      val_y: np.ndarray, multi_label: bool, device: torch.device | str,
-                     seed: int = 0) -> dict:
-    """``evaluate_generator`` with the defaults a run uses: what the pipeline calls after
-    stage 1 to put into metrics.json (and, via ``report_lines``, report.md)."""
+                     seed: int = 0, features=None) -> dict:
+    """``evaluate_generator`` with the defaults a run uses (``report_per_class`` images per
+    class, the default trunk): what the pipeline calls after stage 1 to put into metrics.json
+    (and, via ``report_lines``, report.md)."""
     return evaluate_generator(generator, train_x, train_y, val_x, val_y, multi_label,
-                              per_class=DEFAULT_PER_CLASS, seed=seed, device=device)
+                              per_class=report_per_class(train_y), seed=seed, device=device,
+                              features=features)
