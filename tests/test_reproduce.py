@@ -180,3 +180,30 @@ def test_validation_only_trains_without_touching_queries_then_evaluation_resumes
     table = reproduce("cifar10", tmp_path, **kwargs)["table"]
     assert set(table[reproduce_module.REAL_TRIPLETS]) == {"12", "48"}
     assert checkpoint.read_bytes() == trained  # a finished checkpoint is not trained further
+
+
+def test_each_seed_saves_a_model_that_encodes_like_the_table(tmp_path):
+    """seedN/model.pt is the main row's net: loading it gives the codes that were scored."""
+    import torch
+
+    from dshgan.model_io import load_trained_model
+    from dshgan.train.encoding import encode_images
+
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    reproduce("cifar10", tmp_path, bits=(12, 48), progress=False, config=tiny(),
+              dataset=dataset, protocol=single_label_protocol(), ablations=False,
+              baselines=False)
+    model = load_trained_model(tmp_path / "seed0", torch.device("cpu"))
+    assert model.bits == [12, 48] and model.generator is not None
+    assert model.class_names == dataset.class_names
+    from dshgan.data import make_split
+
+    split = make_split(dataset, single_label_protocol(), seed=0)
+    codes = encode_images(model.net_for(48), dataset.images[split.query], torch.device("cpu"))
+    unit = json.loads((tmp_path / "seed0" / "results" / "DSH-GAN_48.json").read_text())
+    from dshgan.metrics import mean_average_precision
+
+    db = encode_images(model.net_for(48), dataset.images[split.database], torch.device("cpu"))
+    again = mean_average_precision(codes[48], dataset.labels[split.query], db[48],
+                                   dataset.labels[split.database])
+    assert again == pytest.approx(unit["map"])

@@ -19,15 +19,22 @@ import numpy as np
 import torch
 
 from dshgan.config import RunConfig, load_config, save_config
+from dshgan.data.dataset import ImageDataset
+from dshgan.data.images import resize_images
 from dshgan.experiment import (
     REAL_TRIPLETS,
+    _save_model,
     baseline_codes,
     baseline_features,
+    draw_split,
+    image_sizes,
+    load_data,
     main_method_name,
     replace_config,
 )
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
+from dshgan.run_data import RunData, StreamedPart
 from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
@@ -104,7 +111,8 @@ def reproduce(
     (scripts/compare_validation.py) before the test queries are touched; the same command
     without it later resumes from the finished checkpoints and evaluates.
     """
-    from dshgan.data import get_protocol, load_dataset, make_split, write_split
+    from dshgan.data import write_split
+    from dshgan.data.bad_images import BadImages
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -112,15 +120,18 @@ def reproduce(
     config = config or load_config(protocol_name, {
         "device": device, "hashing": {"bits": list(bits)},
         "data": {"source": source, "list_dir": list_dir, "image_root": image_root}})
+    given = {k: v for k, v in (("source", source), ("list_dir", list_dir),
+                               ("image_root", image_root)) if v is not None}
+    if given:  # the arguments name the data even when a config is passed in
+        config = replace_config(config, data=given)
     if quick:
         config = quick_config(config)
     save_config(config, out / "config.yaml")
     dev = resolve_device(config.device)
     t_start = time.perf_counter()
-    if dataset is None:
-        dataset = load_dataset(source, image_size=config.data.image_size, list_dir=list_dir,
-                               image_root=image_root)
-    protocol = protocol or get_protocol(protocol_name)
+    hash_size, gan_size = image_sizes(config)
+    if dataset is None:  # the same data path as `dshgan train` (experiment.py)
+        dataset = load_data(config, hash_size)
     ablation_bits = max(bits)
     if rows is not None:
         check_row_names(rows, config)
@@ -129,16 +140,21 @@ def reproduce(
         seed_everything(seed)
         seed_dir = out / f"seed{seed}"
         done = Units(seed_dir / "results")
-        split = make_split(dataset, protocol, seed=seed)
+        split, why = draw_split(config, dataset, protocol, seed)
+        logger.info("seed %d: %s", seed, why)
         write_split(split, dataset, seed_dir / "split")
-        data = _SplitData(dataset, split)
+        d = config.data
+        bad = BadImages(len(dataset), d.on_bad_image, d.max_bad_fraction)
+        rd = RunData(dataset, split, hash_size, gan_size, bad, d.loader_workers, progress, seed)
+        data = _SplitData(rd, config.evaluation.precision_at_n)
+        main_nets: dict[int, object] = {}
 
         run_ablations = ablations and seed == seeds[0] and not validation_only
         generator, stage1_s = None, 0.0
         if config.hashing.use_synthetic or run_ablations:  # real-triplet runs need no GAN
             t0 = time.perf_counter()
-            generator, _, _ = train_gan(config.gan, data.train_x, data.train_y,
-                                        dataset.images[split.unlabelled], dataset.multi_label,
+            generator, _, _ = train_gan(config.gan, rd.gan_train_images, data.train_y,
+                                        rd.gan_unlabelled_images, rd.multi_label,
                                         dev, seed_dir / "stage1.pt", seed=seed,
                                         progress=progress)
             stage1_s = time.perf_counter() - t0
@@ -167,11 +183,13 @@ def reproduce(
                 checkpoint = seed_dir / "checkpoints" / f"{tag}.pt"
                 g = copy.deepcopy(generator)
                 labelled = HashingData(
-                    data.train_x, data.train_y, data.val_x, data.val_y, dataset.multi_label,
-                    unlabelled=(dataset.images[split.unlabelled]
+                    data.train_x, data.train_y, data.val_x, data.val_y, rd.multi_label,
+                    unlabelled=(rd.unlabelled_view()
                                 if cfg.hashing.consistency_weight > 0 else None))
                 net, history = train_hashing(cfg.hashing, group_bits, labelled, g, dev,
                                              checkpoint, seed=seed, progress=progress)
+                if method == main:
+                    main_nets.update({b: (net, g) for b in group_bits})
                 if validation_only:
                     continue  # checkpointed and validated; nothing touches the queries
                 extra = {"stage1_s": round(stage1_s, 1), "shared_trunk": len(group_bits) > 1}
@@ -185,8 +203,10 @@ def reproduce(
                 if any(done.done(n) is None for n in names.values()):
                     net, history = self_train(
                         cfg.hashing, group_bits,
-                        labelled.with_unlabelled(dataset.images[split.unlabelled]), g, net,
+                        labelled.with_unlabelled(rd.unlabelled_view()), g, net,
                         history, dev, checkpoint, seed=seed, progress=progress)
+                    if method == main:
+                        main_nets.update({b: (net, g) for b in group_bits})
                     train_s = time.perf_counter() - t0
                     for b, result in _evaluate_net(net, data, dev, progress).items():
                         done.finish(names[b], result | extra | {
@@ -200,10 +220,14 @@ def reproduce(
                     if (result := done.done(n)) is not None:
                         units[f"{seed}/{n}"] = result | {"method": row, "bits": b, "seed": seed}
 
+        if main_nets:  # seedN/model.pt: what `dshgan encode`, `index build` and the library load
+            _save_model(seed_dir, {b: n for b, (n, _) in main_nets.items()},
+                        next(iter(main_nets.values()))[1], config, rd)
         if baselines and seed == seeds[0] and not validation_only:
             for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
                                               progress, rows).items():
                 units[f"{seed}/{key}"] = result
+        bad.write(seed_dir / "bad_images.txt")
     if validation_only:
         logger.info("validation only: %s trained in %.1f min; compare runs with "
                     "scripts/compare_validation.py", out, (time.perf_counter() - t_start) / 60)
@@ -214,29 +238,41 @@ def reproduce(
 
 
 class _SplitData:
-    def __init__(self, dataset, split):
-        self.split = split
-        self.labels = dataset.labels
-        self.images = dataset.images
-        self.train_x, self.train_y = dataset.images[split.train], dataset.labels[split.train]
-        self.val_x, self.val_y = dataset.images[split.validation], dataset.labels[split.validation]
+    """One seed's images as the table's rows use them (a view of ``RunData``).
 
-    # Every row's net with the same frozen part reuses its outputs of these images; made on the
-    # first evaluation, so runs that evaluate nothing (--validation-only) copy no images.
+    Every row's net with the same frozen part reuses its outputs of the queries and, for data
+    in memory, of the database; made on the first evaluation, so runs that evaluate nothing
+    (--validation-only) copy no images. A database read from files is streamed instead.
+    """
+
+    def __init__(self, rd: RunData, precision_at_n: tuple[int, ...]):
+        self.rd, self.precision_at_n = rd, precision_at_n
+        self.labels = rd.labels
+        self.train_x, self.train_y = rd.images("train"), rd.part_labels("train")
+        self.val_x, self.val_y = rd.images("validation"), rd.part_labels("validation")
+
+    @property
+    def split(self):
+        return self.rd.split
+
     @cached_property
     def query(self) -> FrozenPartOutputs:
-        return FrozenPartOutputs(self.images[self.split.query])
+        return FrozenPartOutputs(self.rd.images("query"))
 
     @cached_property
-    def database(self) -> FrozenPartOutputs:
-        return FrozenPartOutputs(self.images[self.split.database])
+    def database(self) -> FrozenPartOutputs | StreamedPart:
+        data = self.rd.data
+        if isinstance(data, ImageDataset):
+            return FrozenPartOutputs(resize_images(data.images[self.split.database],
+                                                   self.rd.hash_size))
+        return StreamedPart(self.rd, "database")
 
 
 def _evaluate_codes(q_codes, db_codes, data: _SplitData) -> dict:
     from dshgan.metrics import evaluate
 
     s = data.split
-    ns = [n for n in (10, 50, 100, 200, 500, 1000, 2000, 5000) if n <= len(s.database)]
+    ns = [n for n in data.precision_at_n if n <= len(s.database)]
     r = evaluate(q_codes, data.labels[s.query], db_codes, data.labels[s.database], topk=s.topk,
                  pr_ns=ns)
     r.pop("conventions", None)
@@ -280,7 +316,7 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
                 continue
             if result is None:
                 if feats is None:
-                    feats = baseline_features(config, dataset.images, device)
+                    feats = _baseline_features(config, data, device)
                 t0 = time.perf_counter()
                 q, db = baseline_codes(name, b, seed, feats, data.labels, s)
                 result = _evaluate_codes(q, db, data)
@@ -298,7 +334,7 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
         # One trunk with a head per code length: same budget as one DSH-GAN length.
         net, history = train_deep_baseline(
             name, config.hashing, list(bits),
-            HashingData(data.train_x, data.train_y, data.val_x, data.val_y),
+            HashingData(data.train_x, data.train_y, data.val_x, data.val_y, data.rd.multi_label),
             device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
             progress=progress)
         train_s = time.perf_counter() - t0
@@ -309,6 +345,24 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
                 "best_val_map_loo": history.get("best_val_map_loo")})
             out[k] = r | {"method": name.upper(), "bits": b, "seed": seed}
     return out
+
+
+def _baseline_features(config: RunConfig, data: _SplitData, device) -> np.ndarray:
+    """Features of every image the baselines touch, as rows of a (dataset size, d) array:
+    the whole array at once for data in memory, else the parts decoded batch by batch."""
+    rd = data.rd
+    if isinstance(rd.data, ImageDataset):
+        return baseline_features(config, resize_images(rd.data.images, rd.hash_size), device)
+    parts = {p: baseline_features(config, rd.images(p), device) for p in ("query", "train")}
+    streamed = [(b.kept, baseline_features(config, b.images, device))
+                for b in rd.batches("database", desc="baseline features")]
+    width = parts["train"].shape[1]
+    feats = np.zeros((len(rd.data), width), np.float32)
+    for p in ("query", "train"):
+        feats[getattr(rd.split, p)] = parts[p]
+    for kept, f in streamed:
+        feats[kept] = f
+    return feats
 
 
 def aggregate(units: dict[str, dict], protocol_name: str, config: RunConfig,

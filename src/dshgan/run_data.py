@@ -88,9 +88,10 @@ class RunData:
 
     @cached_property
     def gan_unlabelled_images(self) -> np.ndarray:
-        """At most GAN_POOL_LIMIT images of the unlabelled pool (drawn with the seed), GAN size."""
+        """The unlabelled pool at the GAN's size; from files, at most GAN_POOL_LIMIT of it
+        (drawn with the seed). Data already in memory is used whole."""
         pool = self.split.unlabelled
-        if len(pool) > GAN_POOL_LIMIT:
+        if isinstance(self.data, ImageFiles) and len(pool) > GAN_POOL_LIMIT:
             rng = np.random.default_rng(self.seed + 7)
             pool = np.sort(rng.choice(pool, GAN_POOL_LIMIT, replace=False))
         return self._checked(decode_part(self.data, pool, self.gan_size, self.workers,
@@ -109,6 +110,31 @@ class RunData:
         return LazyImages(self.data, self.split.unlabelled, self.hash_size)
 
 
+class StreamedPart:
+    """``FrozenPartOutputs.codes`` for a part read from files: every call streams it through the
+    net batch by batch (nothing held); images that fail to decode leave ``rd.split``'s part, so
+    the codes and the split stay aligned."""
+
+    def __init__(self, rd: RunData, part: str):
+        self.rd, self.part = rd, part
+
+    def codes(self, net, device, progress: bool = False, desc: str = "encode"
+              ) -> dict[int, np.ndarray]:
+        from dshgan.train.encoding import encode_images
+
+        parts: dict[int, list] = {b: [] for b in net.bits}
+        kept = []
+        for batch in self.rd.batches(self.part, desc=desc):
+            kept.append(batch.kept)
+            for b, c in encode_images(net, batch.images, device).items():
+                parts[b].append(c)
+        if kept:
+            self.rd.split = dataclasses.replace(self.rd.split,
+                                                **{self.part: np.concatenate(kept)})
+        return {b: np.concatenate(v) if v else np.zeros((0, b), np.uint8)
+                for b, v in parts.items()}
+
+
 class LazyImages:
     """``pool[int_array]`` decodes just those images (for terms that sample the unlabelled pool
     a batch at a time); undecodable images are left out of the batch."""
@@ -120,5 +146,5 @@ class LazyImages:
         return len(self.indices)
 
     def __getitem__(self, rows) -> np.ndarray:
-        picked = self.indices[np.asarray(rows)]
+        picked = self.indices[rows if isinstance(rows, slice) else np.asarray(rows)]
         return decode_part(self.data, picked, self.size, workers=0).images
