@@ -87,9 +87,8 @@ class HashingConfig:
     # strong_augment) to every labelled image of a triplet.
     labelled_augment: str = "weak"
     # Weights validated, kept and evaluated: 0 the raw ones; else an exponential moving average
-    # with this decay per step (ours; train/weight_average.py). Both measured in docs/results.md
-    # (ninth run: neither beat the defaults on pooled validation at 128 px, 10 epochs; tenth:
-    # with it, 160 px and 7 epochs tie 128 px and 10 epochs).
+    # with this decay per step (ours; train/weight_average.py). Off by default: it did not beat
+    # the raw weights on validation (docs/experiments/2026-11-29-cifar10-plus-levers.md).
     weight_average_decay: float = 0.0
     # Ablation switches.
     use_synthetic: bool = True  # False: triplets of real labelled images only

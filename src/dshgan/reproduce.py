@@ -493,7 +493,7 @@ def write_outputs(out: Path, results: dict) -> None:
     lines += _validation_lines(table)
     seeds = sorted({s for per in table.values() for c in per.values() for s in c["seeds"]})
     lines += ["", (f"Seeds: {seeds}. Tie-aware mAP and precision within Hamming radius 2 are "
-                   "in results.json. Conventions: design.md section 5.")]
+                   "in results.json. Conventions: docs/design.md, 'Metric conventions'.")]
     atomic_write_text(out / "results.md", "\n".join(lines) + "\n")
     top = str(max(bits))
     pr, pn = {}, {}

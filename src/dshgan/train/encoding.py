@@ -31,7 +31,7 @@ def encode_images(
 
     ``flip_average`` thresholds the mean hash output of each image and its mirror image (a
     test-time augmentation, at twice the cost; measured to gain about 0.002 validation mAP,
-    docs/results.md, so it is off everywhere by default).
+    docs/experiments/2026-11-29-cifar10-plus-levers.md, "Flip-averaged codes"; so it is off everywhere by default).
     """
     def hashes():
         for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress):

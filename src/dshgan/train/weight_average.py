@@ -1,11 +1,12 @@
 """An exponential moving average of a net's weights, kept beside the net being trained.
 
 Why: with 5,000 labels the validation mAP still moves by about 0.01 from one late epoch to the
-next (docs/results.md, seventh run); an average of the recent weights is a smoother, often
-better-generalising model at no training cost (Polyak and Juditsky, 1992; the "EMA" of
-mean-teacher and FixMatch). The average is what gets validated, kept and evaluated; the
-optimiser still steps the raw weights. Measured (docs/results.md, ninth run): well ahead of the
-raw weights mid-schedule, level with them once the one-cycle learning rate has annealed.
+next (docs/experiments/2026-11-29-cifar10-plus-levers.md, "Seventh run"); an average of the
+recent weights is a smoother, often better-generalising model at no training cost (Polyak and
+Juditsky, 1992; the "EMA" of mean-teacher and FixMatch). The average is what gets validated,
+kept and evaluated; the optimiser still steps the raw weights. Measured (same log, "Ninth run"):
+well ahead of the raw weights mid-schedule, level with them once the one-cycle learning rate
+has annealed.
 
 Early on, the effective decay is ``min(decay, (1 + t) / (10 + t))`` after ``t`` updates, so the
 average is not dominated by the ImageNet initialisation it starts from. Integer buffers (batch
