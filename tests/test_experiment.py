@@ -111,3 +111,29 @@ def test_pixel_features_are_block_means_at_any_size():
     want = images.astype(np.float32).reshape(3, 16, 2, 16, 2, 3).mean(axis=(2, 4)) / 255
     assert np.allclose(pixel_features(images), want.reshape(3, -1), atol=1e-6)
     assert pixel_features(np.zeros((2, 20, 20, 3), np.uint8)).shape == (2, 768)
+
+
+def test_the_generator_is_measured_into_metrics_and_report(tmp_path, monkeypatch):
+    """Wiring only (metrics/generative has its own exact tests): the stage-1 generator and the
+    GAN-size training images reach generator_report, its result lands in both outputs."""
+    from dshgan.dry_run import dry_run_setup
+    from dshgan.experiment import replace_config, run_experiment
+    from dshgan.metrics import generative
+
+    seen = {}
+
+    def fake_report(generator, train_x, train_y, val_x, val_y, multi_label, device, seed):
+        seen.update(train=train_x.shape, val=val_x.shape, seed=seed, noise=generator.noise_dim)
+        return {"stand-in": 1}
+
+    monkeypatch.setattr(generative, "generator_report", fake_report)
+    monkeypatch.setattr(generative, "report_lines", lambda result, names: ["GENERATOR-TABLE"])
+    config, data, protocol = dry_run_setup(load_config("demo", {"seed": 3}))
+    config = replace_config(config, evaluation={"generator_metrics": True})
+    metrics = run_experiment(config, tmp_path / "run", progress=False, dataset=data,
+                             protocol=protocol)
+    assert metrics["generator"] == {"stand-in": 1}
+    assert seen["seed"] == 3 and seen["train"][1:] == (32, 32, 3) and seen["val"][0] == 4
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["generator"] == \
+        {"stand-in": 1}
+    assert "## Stage-1 generator" in (tmp_path / "run" / "report.md").read_text()

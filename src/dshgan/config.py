@@ -115,6 +115,9 @@ class EvalConfig:
     deep_baselines: tuple[str, ...] = ()  # "dpsh", "dtsh": trained like DSH-GAN (reproduce only)
     baseline_features: str = "pixels"  # "pixels" or "backbone" (pretrained trunk features)
     precision_at_n: tuple[int, ...] = (10, 50, 100, 200, 500, 1000)
+    # GAN-test, GAN-train, FID and diversity of the stage-1 generator in every run that trains
+    # one (metrics/generative); off in --dry-run, where its probe would outlast the run.
+    generator_metrics: bool = True
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ TINY = {
     "gan": {"steps": 3, "batch_size": 8, "width": 8},
     "hashing": {"backbone": "small-cnn", "backbone_kwargs": {"width": 4}, "epochs": 1,
                 "batch_size": 8},
-    "evaluation": {"baseline_features": "pixels", "precision_at_n": (5, 10)},
+    "evaluation": {"baseline_features": "pixels", "precision_at_n": (5, 10),
+                   "generator_metrics": False},
 }
 
 

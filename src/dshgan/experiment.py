@@ -124,6 +124,15 @@ def run_experiment(
             config.gan, rd.gan_train_images, rd.part_labels("train"), rd.gan_unlabelled_images,
             rd.multi_label, device, run_dir / "stage1.pt", seed=config.seed, progress=progress)
     timing["stage1_s"] = time.perf_counter() - t0
+    gan_metrics = None
+    if generator is not None and config.evaluation.generator_metrics:
+        from dshgan.metrics.generative import generator_report
+
+        t0 = time.perf_counter()
+        gan_metrics = generator_report(generator, rd.gan_train_images, rd.part_labels("train"),
+                                       rd.images("validation"), rd.part_labels("validation"),
+                                       rd.multi_label, device, config.seed)
+        timing["gan_eval_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     nets, histories, last_generator = _train_nets(config, rd, generator, device, run_dir,
@@ -145,10 +154,12 @@ def run_experiment(
         "validation": {k: v.get("best_val_map") for k, v in histories.items()},
         "bad_images": len(bad),
     }
+    if gan_metrics is not None:
+        metrics["generator"] = gan_metrics
     if not evaluated:
         metrics["results"] = {}
         metrics["timing"] = {k: round(v, 1) for k, v in timing.items()}
-        _write_train_only_report(run_dir, metrics, histories)
+        _write_train_only_report(run_dir, metrics, histories, rd.class_names)
         logger.info("run done (train only, no test queries): validation %s",
                     metrics["validation"])
         return metrics
@@ -355,7 +366,8 @@ def _save_model(run_dir: Path, nets: dict, generator, config: RunConfig, rd: Run
     })
 
 
-def _write_train_only_report(run_dir: Path, metrics: dict, histories: dict) -> None:
+def _write_train_only_report(run_dir: Path, metrics: dict, histories: dict,
+                             class_names: list[str]) -> None:
     from dshgan.io_utils import atomic_write_text
 
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -369,8 +381,20 @@ def _write_train_only_report(run_dir: Path, metrics: dict, histories: dict) -> N
     lines += ["", ("model.pt holds the trained net(s): `dshgan index build` and "
                    "`dshgan encode` load it."), ""]
     atomic_write_text(run_dir / "report.md", "\n".join(lines))
+    _append_generator_report(run_dir, metrics, class_names)
     (run_dir / "validation.json").write_text(json.dumps(
         {k: v["val_map"] for k, v in histories.items()}, indent=2))
+
+
+def _append_generator_report(run_dir: Path, metrics: dict, class_names: list[str]) -> None:
+    """The stage-1 generator's measurements (metrics/generative) at the end of report.md."""
+    if "generator" not in metrics:
+        return
+    from dshgan.metrics.generative import report_lines
+
+    with open(run_dir / "report.md", "a", encoding="utf-8") as fh:
+        fh.write("\n## Stage-1 generator\n\n"
+                 + "\n".join(report_lines(metrics["generator"], class_names)) + "\n")
 
 
 def _write_figures_and_report(run_dir, metrics, config, rd: RunData, generator, gan_history,
@@ -407,6 +431,7 @@ def _write_figures_and_report(run_dir, metrics, config, rd: RunData, generator, 
                                title="Stage 2 losses per step")
     figures["Stage 2 training losses"] = "training_curves.png"
     write_run_report(run_dir, metrics, config_to_dict(config), figures)
+    _append_generator_report(run_dir, metrics, rd.class_names)
     (run_dir / "validation.json").write_text(json.dumps(
         {k: v["val_map"] for k, v in histories.items()}, indent=2))
 
