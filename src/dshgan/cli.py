@@ -158,7 +158,7 @@ def _encode(args: argparse.Namespace) -> int:
     from dshgan.io_utils import atomic_write_text
     from dshgan.model_io import load_trained_model
     from dshgan.train.encoding import encode_images
-    from dshgan.train.loop import resolve_device
+    from dshgan.train.runtime import resolve_device
 
     device = resolve_device(args.device)
     model = load_trained_model(args.run, device)

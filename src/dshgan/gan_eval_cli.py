@@ -49,7 +49,7 @@ def run_gan_eval(args: argparse.Namespace) -> int:
     )
     from dshgan.metrics.generative.features import DEFAULT_INPUT_SIZE
     from dshgan.model_io import load_trained_model
-    from dshgan.train.loop import resolve_device
+    from dshgan.train.runtime import resolve_device
 
     run = Path(args.run)
     per_class = DEFAULT_PER_CLASS if args.per_class is None else args.per_class

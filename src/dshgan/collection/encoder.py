@@ -20,7 +20,7 @@ from dshgan.collection.fingerprint import model_fingerprint
 from dshgan.data.images import decode_image
 from dshgan.model_io import load_trained_model
 from dshgan.train.encoding import BATCH_SIZE, encode_images
-from dshgan.train.loop import resolve_device
+from dshgan.train.runtime import resolve_device
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
