@@ -15,7 +15,7 @@ def test_encode_writes_codes_and_names_and_skips_a_broken_image(tmp_path, capsys
     run = tmp_path / "run"
     assert main(["train", "--config", "demo", "--dry-run", "--run-dir", str(run),
                  "--no-progress", "--bits", "16"]) == 0
-    images = write_image_folder(make_toy_dataset(n_per_class=3, num_classes=2), tmp_path / "im")
+    images = write_image_folder(make_toy_dataset(n_per_class=15, num_classes=2), tmp_path / "im")
     want = read_image_folder(images)
     broken = images / want.names[1]
     broken.write_bytes(broken.read_bytes()[:30])
@@ -28,4 +28,4 @@ def test_encode_writes_codes_and_names_and_skips_a_broken_image(tmp_path, capsys
     keep = [i for i in range(len(want)) if i != 1]
     reference = encode_images(net, want.images[keep], torch.device("cpu"))[16]
     assert np.array_equal(np.load(out), reference)
-    assert "1 of 6 images could not be decoded" in capsys.readouterr().out
+    assert "1 of 30 images could not be decoded" in capsys.readouterr().out
