@@ -333,8 +333,9 @@ def main() -> None:
     results = []
     for k in range(args.rounds):
         order = ["folder", "memory"] if k % 2 == 0 else ["memory", "folder"]
-        got = {p: run_child(p, folder, args) for p in order}
-        for p in order:
+        got = {}
+        for p in order:  # each row as soon as it is measured
+            got[p] = run_child(p, folder, args)
             emit(row(got[p]))
         results.append(got)
     emit()

@@ -116,8 +116,9 @@ def main() -> None:
     total = main_mb + sampler.children_sum_mb
     metrics = json.loads((run_dir / "metrics.json").read_text())
     emit()
-    emit("what the run did (its log):")
-    for line in log.splitlines():
+    emit("what the run did (its train.log):")
+    logged = run_dir / "train.log"
+    for line in (logged.read_text() if logged.exists() else log).splitlines():
         if any(k in line for k in ("data:", "images:", "run done", "stage", "epoch")):
             emit(f"    {line.strip()[:200]}")
     emit(f"dataset: {metrics.get('dataset')}; protocol {metrics.get('protocol')}; "
