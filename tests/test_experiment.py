@@ -137,3 +137,23 @@ def test_the_generator_is_measured_into_metrics_and_report(tmp_path, monkeypatch
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["generator"] == \
         {"stand-in": 1}
     assert "## Stage-1 generator" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_measuring_the_generator_leaves_stage_2_unchanged(tmp_path):
+    """The generator metrics build a trunk (drawing from the global random state): a run with
+    them must train the very same hashing net as a run without them."""
+    from dshgan.dry_run import dry_run_setup
+    from dshgan.experiment import replace_config, run_experiment
+
+    config, data, protocol = dry_run_setup(load_config("demo"))
+    runs = {}
+    # A process's first training run rounds differently (fresh allocations): warm up first.
+    for name, on in (("warm-up", False), (False, False), (True, True)):
+        c = replace_config(config, evaluation={"generator_metrics": on, "baselines": ()})
+        runs[name] = run_experiment(c, tmp_path / str(name), progress=False, dataset=data,
+                                    protocol=protocol)
+    assert "generator" in runs[True] and "generator" not in runs[False]
+    assert runs[True]["results"]["DSH-GAN"] == runs[False]["results"]["DSH-GAN"]
+    a = torch.load(tmp_path / "True" / "model.pt", weights_only=False)["nets"][0]["state"]
+    b = torch.load(tmp_path / "False" / "model.pt", weights_only=False)["nets"][0]["state"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -9,9 +9,11 @@ streamed in batches through the nets and the baselines' features together (run_d
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
+import random
 import time
 from pathlib import Path
 
@@ -129,9 +131,10 @@ def run_experiment(
         from dshgan.metrics.generative import generator_report
 
         t0 = time.perf_counter()
-        gan_metrics = generator_report(generator, rd.gan_train_images, rd.part_labels("train"),
-                                       rd.images("validation"), rd.part_labels("validation"),
-                                       rd.multi_label, device, config.seed)
+        with _random_state_kept():  # measuring must not change what stage 2 draws
+            gan_metrics = generator_report(
+                generator, rd.gan_train_images, rd.part_labels("train"), rd.images("validation"),
+                rd.part_labels("validation"), rd.multi_label, device, config.seed)
         timing["gan_eval_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -173,6 +176,18 @@ def run_experiment(
     main = main_method_name(h)
     logger.info("run done: %s", {b: round(r["map"], 4) for b, r in results[main].items()})
     return metrics
+
+
+@contextlib.contextmanager
+def _random_state_kept():
+    """torch's, numpy's and Python's global random states as they were before the block."""
+    states = torch.get_rng_state(), np.random.get_state(), random.getstate()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(states[0])
+        np.random.set_state(states[1])
+        random.setstate(states[2])
 
 
 def _train_nets(config: RunConfig, rd: RunData, generator, device, run_dir: Path,
