@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dshgan.collection.chunks import ChunkStore, encode_files, write_text_atomic
+from dshgan.collection.chunks import ChunkStore, encode_files
 from dshgan.collection.encoder import Encoder
 from dshgan.collection.files import folder_labels, list_images
 from dshgan.collection.image_index import ImageIndex
+from dshgan.io_utils import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -146,5 +147,5 @@ def _write_bad_list(out: str | os.PathLike, bad: list[tuple[str, str]],
     if not lines:
         path.unlink(missing_ok=True)
         return None
-    write_text_atomic(path, "\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return str(path)

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from tqdm.auto import tqdm
 from dshgan.collection.encoder import Encoder
 from dshgan.collection.files import DIGEST_BYTES, file_digest
 from dshgan.data.loader import decode_batches
+from dshgan.io_utils import atomic_file, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,24 +55,6 @@ class Encoded:
     resumed_chunks: int
 
 
-def _atomic_write(path: Path, write: Callable) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    _atomic_write(Path(path), lambda f: f.write(text.encode("utf-8")))
-
-
 class ChunkStore:
     """The partial folder: ``manifest.json`` and ``chunk-NNNNNN.npz`` per finished chunk."""
 
@@ -90,7 +72,7 @@ class ChunkStore:
                                "starting over", self.folder)
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True)
-        write_text_atomic(self.folder / MANIFEST, json.dumps(self.manifest))
+        atomic_write_text(self.folder / MANIFEST, json.dumps(self.manifest))
 
     def _read_manifest(self) -> dict | None:
         try:
@@ -126,7 +108,8 @@ class ChunkStore:
         arrays = {"positions": chunk.positions, "codes": chunk.codes, "digests": chunk.digests,
                   "fail_positions": np.array([p for p, _ in fails], np.int64),
                   "fail_messages": np.array([m for _, m in fails], dtype=str)}
-        _atomic_write(self._path(i), lambda f: np.savez(f, **arrays))
+        with atomic_file(self._path(i)) as f:
+            np.savez(f, **arrays)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
