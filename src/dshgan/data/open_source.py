@@ -15,9 +15,9 @@ from dshgan.data.concepts import top_concepts
 from dshgan.data.dataset import Catalogue, ImageDataset
 from dshgan.data.errors import DataError
 from dshgan.data.files import ImageFiles
-from dshgan.data.sources import detect_source, load_dataset
+from dshgan.data.sources import detect_source, load_dataset, resolve_lists
 from dshgan.data.sources.folder import scan_image_folder
-from dshgan.data.sources.listfile import list_files_in, scan_list_dataset
+from dshgan.data.sources.listfile import scan_list_dataset
 
 
 def open_images(source: str | os.PathLike | None, image_size: int,
@@ -37,10 +37,9 @@ def open_images(source: str | os.PathLike | None, image_size: int,
         if kind == "folder":
             data = ImageFiles(Path(source), scan_image_folder(source))
         elif kind in ("list", "list-dir"):
-            lists = list_files_in(list_dir) if kind == "list-dir" else source
-            root = image_root if image_root is not None else (
-                source if kind == "list-dir" and source is not None else
-                Path(list_dir if kind == "list-dir" else source).parent)
+            lists, root = resolve_lists(kind, source, None, list_dir, image_root)  # as load_dataset
+            if root is None:  # a single list file: its images sit beside it
+                root = Path(source).parent
             if not Path(root).is_dir():
                 raise DataError(f"image root {root} of the list files is not a directory")
             data = ImageFiles(Path(root), scan_list_dataset(lists))

@@ -63,7 +63,7 @@ def detect_source(source: str | os.PathLike | None, list_file: str | os.PathLike
                     f"or a list file ({', '.join(LIST_SUFFIXES)})")
 
 
-def _lists(kind: str, source, list_file, list_dir, image_root):
+def resolve_lists(kind: str, source, list_file, list_dir, image_root):
     """(list file(s), image root) for the list kinds: the source doubles as the image root."""
     if kind == "list-dir":
         return list_files_in(list_dir), image_root if image_root is not None else (
@@ -88,7 +88,7 @@ def load_dataset(source: str | os.PathLike | None,
     """
     kind = detect_source(source, list_file, list_dir)
     if kind in ("list", "list-dir"):
-        lists, root = _lists(kind, source, list_file, list_dir, image_root)
+        lists, root = resolve_lists(kind, source, list_file, list_dir, image_root)
         return read_list_dataset(lists, root, image_size, class_names)
     if kind == "cifar10-python":
         return read_cifar10_python(source, image_size)  # type: ignore[arg-type]
@@ -104,7 +104,7 @@ def scan_dataset(source: str | os.PathLike | None,
     """Names and labels of a source without decoding images (CIFAR-10 batches are read whole)."""
     kind = detect_source(source, list_file, list_dir)
     if kind in ("list", "list-dir"):
-        return scan_list_dataset(_lists(kind, source, list_file, list_dir, None)[0], class_names)
+        return scan_list_dataset(resolve_lists(kind, source, list_file, list_dir, None)[0], class_names)
     if kind == "cifar10-python":
         return read_cifar10_python(source).catalogue  # type: ignore[arg-type]
     if kind == "folder":
