@@ -22,7 +22,7 @@ import torch
 
 from dshgan.config import RunConfig, config_to_dict, save_config
 from dshgan.run_data import RunData
-from dshgan.train.encoding import FrozenPartOutputs, encode_images
+from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
 from dshgan.train.self_training import train_hashing_self_trained
@@ -233,23 +233,16 @@ def _encode_and_features(config: RunConfig, rd: RunData, nets: dict, device) -> 
         q_codes.update(queries.codes(net, device))
     backbone = _feature_backbone(config, device) if config.evaluation.baselines else None
     want = bool(config.evaluation.baselines)
-    db_parts: dict[int, list] = {b: [] for b in config.hashing.bits}
-    feats, kept = [], []
-    for batch in rd.batches("database", desc="encode database"):
-        kept.append(batch.kept)
-        for net in unique:
-            for b, c in encode_images(net, batch.images, device).items():
-                db_parts[b].append(c)
-        if want:
-            feats.append(baseline_features(config, batch.images, device, backbone))
-    rd.split = dataclasses.replace(rd.split, database=np.concatenate(kept) if kept
-                                   else np.zeros(0, np.int64))
+    feats: list[np.ndarray] = []
+    db_codes = rd.encode_part("database", unique, device, desc="encode database", each_batch=(
+        (lambda batch: feats.append(baseline_features(config, batch.images, device, backbone)))
+        if want else None))
     features = {}
     if want:
         features = {"query": baseline_features(config, rd.images("query"), device, backbone),
                     "train": baseline_features(config, rd.images("train"), device, backbone),
                     "database": np.concatenate(feats)}
-    return _Codes(q_codes, {b: np.concatenate(v) for b, v in db_parts.items()}, features)
+    return _Codes(q_codes, db_codes, features)
 
 
 def _evaluate(config: RunConfig, rd: RunData, codes: _Codes, device) -> tuple[dict, str]:

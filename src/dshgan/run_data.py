@@ -11,7 +11,7 @@ cannot be decoded are dropped from their part and recorded (data/bad_images.py).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 
 import numpy as np
@@ -105,6 +105,28 @@ class RunData:
                                   batch_size, self.workers, self.progress, desc):
             yield self._checked(batch)
 
+    def encode_part(self, part: str, nets: list, device, desc: str = "encode",
+                    each_batch: Callable[[Decoded], None] | None = None
+                    ) -> dict[int, np.ndarray]:
+        """Codes of every code length of ``nets`` for a part, streamed batch by batch (each
+        batch also handed to ``each_batch``). Images that fail to decode leave the split's
+        part, so the codes and the split stay aligned."""
+        from dshgan.train.encoding import encode_images
+
+        codes: dict[int, list] = {b: [] for net in nets for b in net.bits}
+        kept = []
+        for batch in self.batches(part, desc=desc):
+            kept.append(batch.kept)
+            for net in nets:
+                for b, c in encode_images(net, batch.images, device).items():
+                    codes[b].append(c)
+            if each_batch is not None:
+                each_batch(batch)
+        self.split = dataclasses.replace(
+            self.split, **{part: np.concatenate(kept) if kept else np.zeros(0, np.int64)})
+        return {b: np.concatenate(v) if v else np.zeros((0, b), np.uint8)
+                for b, v in codes.items()}
+
     def unlabelled_view(self) -> LazyImages:
         """The unlabelled pool at the hashing size, decoded batch by batch when indexed."""
         return LazyImages(self.data, self.split.unlabelled, self.hash_size)
@@ -112,27 +134,14 @@ class RunData:
 
 class StreamedPart:
     """``FrozenPartOutputs.codes`` for a part read from files: every call streams it through the
-    net batch by batch (nothing held); images that fail to decode leave ``rd.split``'s part, so
-    the codes and the split stay aligned."""
+    net batch by batch (nothing held)."""
 
     def __init__(self, rd: RunData, part: str):
         self.rd, self.part = rd, part
 
     def codes(self, net, device, progress: bool = False, desc: str = "encode"
               ) -> dict[int, np.ndarray]:
-        from dshgan.train.encoding import encode_images
-
-        parts: dict[int, list] = {b: [] for b in net.bits}
-        kept = []
-        for batch in self.rd.batches(self.part, desc=desc):
-            kept.append(batch.kept)
-            for b, c in encode_images(net, batch.images, device).items():
-                parts[b].append(c)
-        if kept:
-            self.rd.split = dataclasses.replace(self.rd.split,
-                                                **{self.part: np.concatenate(kept)})
-        return {b: np.concatenate(v) if v else np.zeros((0, b), np.uint8)
-                for b, v in parts.items()}
+        return self.rd.encode_part(self.part, [net], device, desc=desc)
 
 
 class LazyImages:
