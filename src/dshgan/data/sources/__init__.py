@@ -104,7 +104,8 @@ def scan_dataset(source: str | os.PathLike | None,
     """Names and labels of a source without decoding images (CIFAR-10 batches are read whole)."""
     kind = detect_source(source, list_file, list_dir)
     if kind in ("list", "list-dir"):
-        return scan_list_dataset(resolve_lists(kind, source, list_file, list_dir, None)[0], class_names)
+        lists, _ = resolve_lists(kind, source, list_file, list_dir, None)
+        return scan_list_dataset(lists, class_names)
     if kind == "cifar10-python":
         return read_cifar10_python(source).catalogue  # type: ignore[arg-type]
     if kind == "folder":
