@@ -198,3 +198,19 @@ def test_bad_label_metadata_refused(tmp_path, rng):
     index.codes_index.save(tmp_path / "labels.index", metadata=meta)
     with pytest.raises(IndexFileError, match="labels.index is corrupt"):
         ImageIndex.load(tmp_path / "labels.index")
+
+
+def test_item_by_id_matches_the_columns_and_refuses_unknown_ids():
+    rng = np.random.default_rng(3)
+    index, codes, digests, paths = random_index(rng, n=50)
+    digests[9] = b"\x01" * 19 + b"\0"  # a trailing zero byte must survive
+    index = ImageIndex(dict(FP), "/photos", label_source="folder")
+    index.add_codes(codes, paths, digests)
+    index.remove([paths[4]])
+    for i in (0, 9, 49):
+        item = index.item(i)
+        assert item["id"] == i and item["path"] == paths[i] and item["labels"] == [f"c{i % 3}"]
+        assert item["digest"] == digests[i] and (item["code"] == codes[i]).all()
+    for missing in (4, 50, -1):
+        with pytest.raises(KeyError):
+            index.item(missing)

@@ -120,6 +120,18 @@ class ImageIndex:
     def __contains__(self, stored: str) -> bool:
         return stored in self._path_rows()
 
+    def item(self, id: int) -> dict:
+        """One item by id, without copying whole columns (a server looks items up one by one):
+        {"id", "path" (stored), "labels", "digest" (sha1 bytes), "code" ({0,1} uint8 (bits,))}.
+        KeyError for an id the index does not hold."""
+        ids = self.ids
+        row = int(np.searchsorted(ids, id))
+        if row >= len(ids) or ids[row] != id:
+            raise KeyError(f"no item with id {id} in {self._name()}")
+        code = np.unpackbits(self._packed_codes()[row], count=self.bits)
+        return {"id": int(id), "path": self._paths[row], "labels": self._labels[row],
+                "digest": self._digests[row:row + 1].tobytes(), "code": code}
+
     def _path_rows(self) -> dict[str, int]:
         if self._row_of_path is None:
             self._row_of_path = {p: i for i, p in enumerate(self._paths)}
