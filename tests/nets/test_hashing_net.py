@@ -57,3 +57,47 @@ def test_forward_from_the_cached_prefix_is_forward():
     assert torch.equal(whole.class_logits, split.class_logits)
     with pytest.raises(ValueError, match="no frozen part"):
         make().prefix(x)
+
+
+def _saved_bytes(fn):
+    """Bytes autograd keeps for the backward pass while ``fn`` runs (saved-tensor hooks)."""
+    saved = []
+
+    def pack(t):
+        saved.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, sum(saved)
+
+
+def test_real_and_synthetic_forward_matches_the_concatenated_batch_in_less_memory():
+    torch.manual_seed(0)
+    net = HashingNet("efficientnet-lite0", [12], num_classes=3, hidden_dim=16,
+                     backbone_kwargs={"pretrained": False, "input_size": 64,
+                                      "trainable_blocks": 2}).train()
+    net.shared[2].p = 0.0  # no dropout: both paths must see the same function
+    real = torch.randn(4, 3, 64, 64)
+    source = torch.randn(8, 3, 64, 64, requires_grad=True)  # stands for the generator's output
+    synthetic = source * 1.0
+
+    torch.manual_seed(1)  # the trainable blocks' drop-connect draws the same on both paths
+    whole, whole_bytes = _saved_bytes(lambda: net(torch.cat([real, synthetic])))
+    (g_whole,) = torch.autograd.grad(whole.hash[12].sum() + whole.real_logit.sum(), source)
+    torch.manual_seed(1)
+    split, split_bytes = _saved_bytes(lambda: net.forward_real_and_synthetic(real, source * 1.0))
+    (g_split,) = torch.autograd.grad(split.hash[12].sum() + split.real_logit.sum(), source)
+
+    torch.testing.assert_close(split.hash[12], whole.hash[12], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(split.class_logits, whole.class_logits, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(g_split, g_whole, rtol=1e-3, atol=1e-6)
+    assert split_bytes < 0.6 * whole_bytes  # the frozen part's activations are not kept
+
+
+def test_real_and_synthetic_forward_without_a_frozen_part_is_forward_of_the_batch():
+    torch.manual_seed(0)
+    net = make().eval()
+    real, synthetic = torch.randn(2, 3, 32, 32), torch.randn(3, 3, 32, 32)
+    assert torch.equal(net.forward_real_and_synthetic(real, synthetic).hash[48],
+                       net(torch.cat([real, synthetic])).hash[48])

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from dshgan.nets.registry import create_backbone
 
@@ -72,6 +73,27 @@ class HashingNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> HashingOutput:
         return self._streams(self.features(images))
+
+    def forward_real_and_synthetic(self, real: torch.Tensor, synthetic: torch.Tensor
+                                   ) -> HashingOutput:
+        """``forward(torch.cat([real, synthetic]))`` (the same numbers, to float rounding) in
+        less memory when the backbone has a frozen part.
+
+        Why: synthetic images require grad (the generator learns through them), and one such
+        image in a concatenated batch makes autograd keep the frozen part's activations for the
+        whole batch: about 3.5 GB for a step of 96 images at 128 px. Here the frozen part runs on
+        the real images without grad, and on the synthetic ones under activation checkpointing
+        (recomputed in the backward pass), so it keeps only its inputs.
+        """
+        if not self.has_frozen_part:
+            return self(torch.cat([real, synthetic]))
+        with torch.no_grad():
+            real_prefix = self.prefix(real)
+        if synthetic.requires_grad and torch.is_grad_enabled():
+            synthetic_prefix = checkpoint(self.prefix, synthetic, use_reentrant=False)
+        else:
+            synthetic_prefix = self.prefix(synthetic)
+        return self.forward_from_prefix(torch.cat([real_prefix, synthetic_prefix]))
 
     def _streams(self, h: torch.Tensor) -> HashingOutput:
         return HashingOutput(

@@ -82,8 +82,7 @@ class SyntheticTriplets:
         z = torch.randn(2 * len(idx), self.generator.noise_dim, generator=self.rng)
         synthetic = resize_to(self.generator(z.to(self.device), torch.cat([y, y_neg])),
                               x.shape[-2:])
-        x_pos, x_neg = synthetic[: len(idx)], synthetic[len(idx):]
-        return Triplets(net(torch.cat([x, x_pos, x_neg])), y, y_neg, True)
+        return Triplets(net.forward_real_and_synthetic(x, synthetic), y, y_neg, True)
 
 
 class RealTriplets:
