@@ -133,3 +133,28 @@ def test_batches_split_the_same_way_so_codes_match_at_batch_edges(lively_lite_ne
     net = lively_lite_net(lite_cfg(), [16], 4)
     np.testing.assert_array_equal(FrozenPartOutputs(x).codes(net, CPU)[16],
                                   encode_images(net, x, CPU)[16])
+
+
+@pytest.mark.parametrize("input_size, want", [(32, 256), (64, 256), (128, 64), (224, 20),
+                                              (4096, 1)])
+def test_inference_batches_hold_at_most_a_fixed_number_of_pixels(input_size, want):
+    net = HashingNet("small-cnn", [12], num_classes=2, backbone_kwargs={
+        "width": 4, "input_size": input_size})
+    assert encoding.encoding_batch_size(net) == want
+
+
+def test_default_batches_follow_the_input_size_and_change_no_code(monkeypatch):
+    torch.manual_seed(0)
+    net = HashingNet("small-cnn", [12, 24], num_classes=3, hidden_dim=8,
+                     backbone_kwargs={"width": 4}).eval()
+    x = images(n=23)
+    sizes = []
+    real = encoding.to_tensor_images
+    monkeypatch.setattr(encoding, "to_tensor_images",
+                        lambda batch, device: sizes.append(len(batch)) or real(batch, device))
+    monkeypatch.setattr(encoding, "PIXELS_PER_BATCH", 10 * 32 * 32)  # 10 images per batch
+    got = encode_images(net, x, CPU)
+    assert sizes == [10, 10, 3]
+    want = encode_images(net, x, CPU, batch_size=23)
+    for b in (12, 24):
+        np.testing.assert_array_equal(got[b], want[b])

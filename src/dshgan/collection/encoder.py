@@ -19,7 +19,7 @@ from PIL import Image
 from dshgan.collection.fingerprint import model_fingerprint
 from dshgan.data.images import decode_image
 from dshgan.model_io import load_trained_model
-from dshgan.train.encoding import BATCH_SIZE, encode_images
+from dshgan.train.encoding import encode_images, encoding_batch_size
 from dshgan.train.runtime import resolve_device
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
@@ -30,7 +30,7 @@ class Encoder:
 
     def __init__(self, net: torch.nn.Module, bits: int, image_size: tuple[int, int],
                  fingerprint: dict, device: torch.device, run_dir: str | None = None,
-                 class_names: Sequence[str] = (), batch_size: int = BATCH_SIZE):
+                 class_names: Sequence[str] = (), batch_size: int | None = None):
         self.net = net
         self.bits = int(bits)
         self.image_size = (int(image_size[0]), int(image_size[1]))
@@ -38,7 +38,8 @@ class Encoder:
         self.device = device
         self.run_dir = run_dir
         self.class_names = list(class_names)
-        self.batch_size = batch_size
+        # Images per forward pass (and per decoded batch): fewer at large input sizes.
+        self.batch_size = int(batch_size or encoding_batch_size(net))
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike, bits: int | None = None,

@@ -18,13 +18,23 @@ from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.prefix_cache import CachedViews
 
-BATCH_SIZE = 256
+BATCH_SIZE = 256  # the most images of one forward pass in inference
+# ...and the most input pixels: 256 images at 64 px, 64 at 128 px, 20 at 224 px. Why: the
+# activations of one batch grow with its pixels: encoding 20,000 images at 128 px peaked at
+# 1.69 GB with 256 per batch, 0.75-0.84 GB with 64 (docs/experiments/2026-12-01-own-images-memory.md).
+PIXELS_PER_BATCH = 256 * 64 * 64
 MAX_CACHE_BYTES = 4 * 2**30  # beyond this, encode without reuse rather than hold the outputs
+
+
+def encoding_batch_size(net: HashingNet) -> int:
+    """Images per inference batch for ``net``: ``BATCH_SIZE``, fewer at large input sizes."""
+    size = int(getattr(net.backbone, "input_size", 0) or 0)
+    return max(1, min(BATCH_SIZE, PIXELS_PER_BATCH // (size * size))) if size else BATCH_SIZE
 
 
 @torch.no_grad()
 def encode_images(
-    net: HashingNet, images: np.ndarray, device: torch.device, batch_size: int = BATCH_SIZE,
+    net: HashingNet, images: np.ndarray, device: torch.device, batch_size: int | None = None,
     progress: bool = False, desc: str = "encode", flip_average: bool = False,
 ) -> dict[int, np.ndarray]:
     """{0,1} uint8 codes of every code length the net has, for uint8 images (n, H, W, 3).
@@ -32,7 +42,10 @@ def encode_images(
     ``flip_average`` thresholds the mean hash output of each image and its mirror image (a
     test-time augmentation, at twice the cost; measured to gain about 0.002 validation mAP,
     docs/experiments/2026-11-29-cifar10-plus-levers.md, "Flip-averaged codes"; so it is off everywhere by default).
+    ``batch_size`` None: ``encoding_batch_size(net)``.
     """
+    batch_size = batch_size or encoding_batch_size(net)
+
     def hashes():
         for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress):
             x = to_tensor_images(images[start:start + batch_size], device)
@@ -46,10 +59,11 @@ def encode_images(
 
 
 @torch.no_grad()
-def encode_prefixes(net: HashingNet, prefixes: torch.Tensor, batch_size: int = BATCH_SIZE,
+def encode_prefixes(net: HashingNet, prefixes: torch.Tensor, batch_size: int | None = None,
                     progress: bool = False, desc: str = "encode") -> dict[int, np.ndarray]:
     """``encode_images`` from the frozen part's outputs (``net.prefix`` of the images, computed
     in batches of the same size): the same codes, at about a quarter of the cost."""
+    batch_size = batch_size or encoding_batch_size(net)
     return _threshold(net, (
         net.forward_from_prefix(prefixes[start:start + batch_size]).hash
         for start in tqdm(range(0, len(prefixes), batch_size), desc=desc, disable=not progress)))
@@ -97,7 +111,8 @@ class FrozenPartOutputs:
                 self._too_big = True
                 return False
             self.outputs = CachedViews.build(net, self.images, 1, lambda x, _: x,
-                                             torch.Generator(), device, batch_size=BATCH_SIZE,
+                                             torch.Generator(), device,
+                                             batch_size=encoding_batch_size(net),
                                              progress=progress).maps[0]
             self._owner = (net.backbone.input_size, {  # copies: the net may change later
                 k: v.detach().clone() for k, v in net.backbone.frozen_state().items()})
