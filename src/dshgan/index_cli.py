@@ -1,5 +1,6 @@
-"""``dshgan index build|add|remove|info`` and ``dshgan search``: argument parsing and printing
-only; the work is in ``dshgan.collection``."""
+"""``dshgan index build|add|merge|remove|info`` and ``dshgan search``: argument parsing and
+printing only; the work is in ``dshgan.collection``. ``--backend milvus`` keeps the codes in a
+Milvus collection instead of an index file (``collection.milvus_store``)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,18 @@ def add_index_parsers(sub) -> None:
     build.add_argument("--images", required=True, help="folder of images (searched recursively)")
     build.add_argument("--bits", type=int, default=None,
                        help="code length (default: the longest the run has)")
-    build.add_argument("--out", required=True, help="index file to write")
+    build.add_argument("--out", default=None, help="index file to write (with --backend "
+                       "milvus: optional, a local copy; the resumable chunks go beside it)")
+    build.add_argument("--shard", default=None, metavar="R/N",
+                       help="index only shard R of N of the file list (0-based; for separate "
+                            "machines, joined by `index merge`; under torchrun each rank "
+                            "takes its shard by itself)")
     build.add_argument("--labels", choices=LABEL_MODES, default="auto",
                        help="each image's parent folder as its label (auto: when the "
                             "folder has a layout training reads, e.g. <class>/<image> or "
                             "labelled/<class>/ beside unlabelled/)")
     _add_encoding_options(build)
+    _add_backend_options(build)
 
     add = isub.add_parser("add", help="encode more images into an existing index")
     add.add_argument("index", help="index file")
@@ -37,18 +44,29 @@ def add_index_parsers(sub) -> None:
                      "recorded it (must hold the same model.pt)")
     _add_encoding_options(add)
 
+    merge = isub.add_parser("merge", help="join index files built apart (same model and "
+                            "code length) into one, in the order given")
+    merge.add_argument("parts", nargs="+", metavar="PART", help="index files")
+    merge.add_argument("--out", required=True, help="index file to write")
+    merge.add_argument("--skip-duplicates", action="store_true",
+                       help="an image path in several parts: keep the first part's copy "
+                            "(default: refuse)")
+
     remove = isub.add_parser("remove", help="remove images from an index")
-    remove.add_argument("index", help="index file")
+    remove.add_argument("index", nargs="?", help="index file (none with --backend milvus)")
     remove.add_argument("--paths", nargs="+", required=True,
                         help="paths as search prints them (relative to the root), or files")
+    _add_backend_options(remove)
 
     info = isub.add_parser("info", help="what an index holds")
-    info.add_argument("index", help="index file")
+    info.add_argument("index", nargs="?", help="index file (none with --backend milvus)")
     info.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_backend_options(info)
 
     search = sub.add_parser("search", help="search an index with query images")
-    search.add_argument("index", help="index file (from `dshgan index build`)")
-    search.add_argument("images", nargs="+", metavar="IMAGE", help="query image files")
+    search.add_argument("index", help="index file (from `dshgan index build`); with "
+                        "--backend milvus, the first query image")
+    search.add_argument("images", nargs="*", metavar="IMAGE", help="query image files")
     search.add_argument("-k", type=int, default=10, help="results per query (default 10)")
     search.add_argument("--radius", type=int, default=None,
                         help="only results within this Hamming distance (inclusive; "
@@ -57,6 +75,31 @@ def add_index_parsers(sub) -> None:
     search.add_argument("--run", default=None, help="the run folder, if not where the index "
                         "recorded it (must hold the same model.pt)")
     search.add_argument("--device", default="auto")
+    _add_backend_options(search)
+
+
+def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("file", "milvus"), default="file",
+                   help="where the codes live: an index file (default) or a Milvus collection "
+                        "(pip install 'dshgan[milvus]')")
+    p.add_argument("--uri", default=None, help="Milvus: a local file ending in .db (Milvus "
+                   "Lite) or a server, http://host:19530")
+    p.add_argument("--collection", default=None, help="Milvus: the collection's name")
+    p.add_argument("--token", default=None, help="Milvus: user:password or API key, if the "
+                   "server asks for one")
+
+
+def _milvus(args: argparse.Namespace):
+    """The collection named by --uri/--collection, or None for --backend file."""
+    if args.backend != "milvus":
+        if getattr(args, "index", True) is None:
+            raise ValueError("give the index file")
+        return None
+    if not args.uri or not args.collection:
+        raise ValueError("--backend milvus needs --uri and --collection")
+    from dshgan.collection.milvus_store import MilvusStore
+
+    return MilvusStore.open(args.uri, args.collection, args.token)
 
 
 def _add_encoding_options(p: argparse.ArgumentParser) -> None:
@@ -71,7 +114,8 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_index_command(args: argparse.Namespace) -> int:
-    handlers = {"build": _build, "add": _add, "remove": _remove, "info": _info}
+    handlers = {"build": _build, "add": _add, "merge": _merge, "remove": _remove,
+                "info": _info}
     handler = _search if args.command == "search" else handlers[args.index_command]
     try:
         return handler(args)
@@ -92,8 +136,12 @@ def _report(report, verb: str) -> None:
               "earlier run")
     if report.skipped_present:
         print(f"{report.skipped_present} images were already in the index (left as they are)")
-    print(f"{verb} {report.added} images ({report.index.bits}-bit codes) in "
-          f"{report.seconds:.1f} s; {report.out} now holds {len(report.index)} images")
+    if report.index is None:  # a torchrun rank other than 0
+        print(f"encoded {report.added} images of this rank's shard in {report.seconds:.1f} s; "
+              "rank 0 wrote the index")
+    else:
+        print(f"{verb} {report.added} images ({report.index.bits}-bit codes) in "
+              f"{report.seconds:.1f} s; {report.out} now holds {len(report.index)} images")
     if report.bad:
         print(f"{len(report.bad)} unreadable image(s) skipped, listed in {report.bad_list}",
               file=sys.stderr)
@@ -101,11 +149,30 @@ def _report(report, verb: str) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     from dshgan.collection.build import build_index
+    from dshgan.collection.shards import parse_shard
 
-    report = build_index(args.run, args.images, args.out, bits=args.bits, chunk=args.chunk,
+    shard = parse_shard(args.shard) if args.shard else None
+    out, write = args.out, None
+    if args.backend == "milvus":
+        if not args.uri or not args.collection:
+            raise ValueError("--backend milvus needs --uri and --collection")
+        from dshgan.collection.milvus_store import MilvusStore, import_milvus
+
+        import_milvus()  # a missing pymilvus fails before any encoding
+        out = args.out or f"{args.collection}.milvus-build"  # names the resumable chunks
+
+        def write(index) -> None:
+            if args.out:
+                index.save(args.out)
+            MilvusStore.write(index, args.uri, args.collection, args.token).close()
+    elif out is None:
+        raise ValueError("give --out (the index file to write)")
+    report = build_index(args.run, args.images, out, bits=args.bits, chunk=args.chunk,
                          progress=not args.no_progress, workers=args.workers,
                          on_bad_image=args.on_bad_image, labels=args.labels,
-                         device=args.device)
+                         device=args.device, shard=shard, write=write)
+    if write is not None and report.index is not None:
+        report.out = f"Milvus collection {args.collection!r} at {args.uri}"
     _report(report, "indexed")
     return 0
 
@@ -120,9 +187,27 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge(args: argparse.Namespace) -> int:
+    from dshgan.collection.merge import merge_indexes
+
+    report = merge_indexes(args.parts, args.out, skip_duplicates=args.skip_duplicates)
+    if report.duplicates:
+        print(f"{len(report.duplicates)} image(s) were in more than one part: kept the first "
+              f"copy, e.g. {report.duplicates[:3]}", file=sys.stderr)
+    print(f"merged {report.parts} parts: {args.out} holds {len(report.index)} images "
+          f"({report.index.bits}-bit codes, root {report.index.root})")
+    return 0
+
+
 def _remove(args: argparse.Namespace) -> int:
     from dshgan.collection.image_index import ImageIndex
 
+    store = _milvus(args)
+    if store is not None:
+        removed = store.remove(args.paths)
+        print(f"removed {removed} images; collection {args.collection!r} now holds "
+              f"{len(store)} images")
+        return 0
     index = ImageIndex.load(args.index)
     removed = index.remove(args.paths)
     index.save(args.index)
@@ -133,18 +218,22 @@ def _remove(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     from dshgan.collection.image_index import ImageIndex
 
-    info = ImageIndex.load(args.index).info()
+    store = _milvus(args)
+    info = store.info() if store is not None else ImageIndex.load(args.index).info()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     fp = info["fingerprint"]
-    print(f"index    {info['file']}")
+    print(f"index    {info['file']}" if store is None
+          else f"index    Milvus collection {info['collection']!r} at {args.uri}")
     print(f"images   {info['images']}")
     print(f"codes    {info['bits']} bits")
     print(f"root     {info['root']}")
     print(f"run      {info['run_dir']} (model.pt sha256 {fp['model_sha256'][:16]}..., "
           f"images decoded at {fp['image_size'][0]}x{fp['image_size'][1]})")
-    if info["labels"]:
+    if store is not None:
+        pass  # labels are counted from an index file only
+    elif info["labels"]:
         shown = ", ".join(f"{k} {v}" for k, v in info["labels"].items())
         print(f"labels   {shown}" + (f"; unlabelled {info['unlabelled']}"
                                      if info["unlabelled"] else ""))
@@ -161,22 +250,45 @@ def _search(args: argparse.Namespace) -> int:
         raise ValueError(f"-k must be >= 1, got {args.k}")
     if args.radius is not None and args.radius < 0:
         raise ValueError(f"--radius must be >= 0, got {args.radius}")
-    for image in args.images:
+    milvus = args.backend == "milvus"
+    images = [args.index, *args.images] if milvus else args.images
+    if not images:
+        raise ValueError("give at least one query image")
+    if milvus:
+        from dshgan.collection.milvus_store import check_top_k
+
+        check_top_k(args.k)  # refused before anything is encoded or sent
+    for image in images:
         with open(image, "rb"):  # a missing query fails before the model loads
             pass
-    index = ImageIndex.load(args.index)
+    store = _milvus(args)
+    index = store if milvus else ImageIndex.load(args.index)
     encoder = Encoder.from_run(args.run or _recorded_run(index), bits=index.bits,
                                device=args.device)
-    index.use(encoder)
-    results = index.search(args.images, k=args.k, radius=args.radius)
+    if milvus:
+        from dshgan.collection.code_store import search_results
+        from dshgan.collection.files import file_digest
+        from dshgan.collection.fingerprint import check_same_model
+
+        check_same_model(store.fingerprint, encoder.fingerprint,
+                         f"Milvus collection {args.collection!r}")
+        results = search_results(store, encoder.encode(images), args.k,
+                                 [file_digest(f) for f in images])
+        if args.radius is not None:  # the k nearest within the radius: a filter on the k
+            results = [[r for r in rs if r.distance <= args.radius] for rs in results]
+    else:
+        index.use(encoder)
+        results = index.search(images, k=args.k, radius=args.radius)
     if args.json:
+        where = {"collection": args.collection, "uri": args.uri} if milvus else {
+            "index": args.index}
         print(json.dumps({
-            "index": args.index, "root": index.root, "bits": index.bits, "k": args.k,
+            **where, "root": index.root, "bits": index.bits, "k": args.k,
             "radius": args.radius,
             "queries": [{"query": q, "results": [r.to_dict() for r in rs]}
-                        for q, rs in zip(args.images, results)]}, indent=2))
+                        for q, rs in zip(images, results)]}, indent=2))
         return 0
-    for query, rows in zip(args.images, results):
+    for query, rows in zip(images, results):
         print(f"query {query}: {len(rows)} results")
         if rows:
             width = max(len(r.path) for r in rows)
@@ -192,6 +304,7 @@ def _recorded_run(index) -> str:
     from pathlib import Path
 
     if index.run_dir is None or not Path(index.run_dir, "model.pt").exists():
-        raise FileNotFoundError(f"the run folder {index.run_dir} that {index.file} was built "
+        name = getattr(index, "file", None) or f"collection {index.collection!r}"
+        raise FileNotFoundError(f"the run folder {index.run_dir} that {name} was built "
                                 "with is not there any more: give it with --run RUN")
     return index.run_dir

@@ -5,7 +5,8 @@ arguments, they continue from the finished chunks, and the index they write equa
 uninterrupted run writes (same ids, paths and codes). The index file is written atomically at
 the end, then the partial folder is removed. Unreadable images are skipped and listed in
 ``<index>.bad_images.txt`` (path, a tab, the reason), or stop the run with
-``on_bad_image="fail"``.
+``on_bad_image="fail"``. Under ``torchrun`` (or with ``shard=``) the file list is cut into
+shards of whole chunks, one per process (see ``shards``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch.distributed as dist
+
 from dshgan.collection.chunks import ChunkStore, encode_files
 from dshgan.collection.encoder import Encoder
 from dshgan.collection.files import folder_labels, list_images
 from dshgan.collection.image_index import ImageIndex
+from dshgan.collection.shards import (
+    check_same_listing,
+    encode_shard,
+    gather_on_main,
+    shard_range,
+)
+from dshgan.distributed import process_group, torchrun_world
 from dshgan.io_utils import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -30,7 +40,7 @@ DEFAULT_CHUNK = 4096
 
 @dataclass
 class BuildReport:
-    index: ImageIndex
+    index: ImageIndex | None  # None on torchrun ranks other than 0
     out: str
     listed: int  # image files found
     added: int  # images encoded into the index by this run
@@ -55,7 +65,9 @@ def build_index(run_dir: str | os.PathLike | None, images_root: str | os.PathLik
                 out: str | os.PathLike, bits: int | None = None, chunk: int = DEFAULT_CHUNK,
                 progress: bool = True, workers: int | None = None, on_bad_image: str = "skip",
                 labels: str = "auto", device: str = "auto", encoder: Encoder | None = None,
-                after_chunk: Callable[[int, int], None] | None = None) -> BuildReport:
+                after_chunk: Callable[[int, int], None] | None = None,
+                shard: tuple[int, int] | None = None,
+                write: Callable[[ImageIndex], None] | None = None) -> BuildReport:
     """Index every image under ``images_root`` (recursive, symbolic links followed) into
     ``out``, with the run's ``bits``-bit codes (None: the longest); rerun to resume.
 
@@ -64,7 +76,28 @@ def build_index(run_dir: str | os.PathLike | None, images_root: str | os.PathLik
     beside ``unlabelled/``), "folder" (the parent folder always) or "none"; images directly
     under the root or under ``unlabelled/`` get none. ``encoder`` replaces
     ``run_dir``/``bits``/``device`` when already loaded.
+
+    Started by ``torchrun`` (RANK/WORLD_SIZE set), every rank encodes its shard of the file
+    list and rank 0 writes the whole index, equal to a one-process build; the other ranks
+    return a report with ``index`` None. ``shard=(r, n)`` indexes only shard r of n (for
+    separate machines; ``merge_indexes`` joins the parts into the whole). ``write`` replaces
+    ``index.save(out)`` (e.g. a Milvus collection); ``out`` still names the partial folders.
     """
+    world = torchrun_world()
+    if world is not None and shard is not None:
+        raise ValueError("--shard is for separate machines: under torchrun every rank takes "
+                         "its own shard already")
+    if world is None:
+        return _build(run_dir, images_root, out, bits, chunk, progress, workers, on_bad_image,
+                      labels, device, encoder, after_chunk, shard, write, None)
+    with process_group(world):
+        return _build(run_dir, images_root, out, bits, chunk, progress and world.is_main,
+                      workers, on_bad_image, labels, world.device(device), encoder,
+                      after_chunk, (world.rank, world.size), write, world)
+
+
+def _build(run_dir, images_root, out, bits, chunk, progress, workers, on_bad_image, labels,
+           device, encoder, after_chunk, shard, write, world) -> BuildReport:
     start = time.perf_counter()
     encoder = encoder or Encoder.from_run(run_dir, bits=bits, device=device)
     if bits is not None and encoder.bits != bits:
@@ -76,23 +109,48 @@ def build_index(run_dir: str | os.PathLike | None, images_root: str | os.PathLik
     if not files:
         raise ValueError(f"no image files under {images_root} "
                          "(looked for .jpg, .jpeg, .png, .bmp, .gif, .webp, .ppm, .tif ...)")
+    if world is not None:
+        check_same_listing(files, world)
     label_source = "folder" if folder_labels(files, labels) is not None else None
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    store = ChunkStore(partial_folder(out), {
-        "purpose": "build", "root": root, "files": files, "chunk": int(chunk),
-        "fingerprint": encoder.fingerprint, "labels": label_source})
-    done = encode_files(encoder, [os.path.join(root, f) for f in files], store, chunk,
-                        workers=workers, progress=progress, on_bad_image=on_bad_image,
-                        names=files, after_chunk=after_chunk)
-    index = ImageIndex(encoder.fingerprint, root, run_dir=encoder.run_dir,
-                       label_source=label_source)
-    index.add_codes(done.codes, [files[p] for p in done.positions], done.digests)
-    index.use(encoder)
-    bad = [(files[p], message) for p, message in done.failures]
-    bad_list = _write_bad_list(out, bad, keep_old=False)
-    index.save(out)
+    manifest = {"purpose": "build", "root": root, "files": files, "chunk": int(chunk),
+                "fingerprint": encoder.fingerprint, "labels": label_source}
+    paths = [os.path.join(root, f) for f in files]
+    options = {"workers": workers, "progress": progress, "on_bad_image": on_bad_image,
+               "after_chunk": after_chunk}
+    listed = len(files)
+    if shard is None:
+        store = ChunkStore(partial_folder(out), manifest)
+        done = encode_files(encoder, paths, store, chunk, names=files, **options)
+    else:
+        done, store = encode_shard(encoder, paths, files, str(out), chunk, *shard, manifest,
+                                   **options)
+        if world is None:
+            lo, hi = shard_range(len(files), chunk, *shard)
+            listed = hi - lo
+        else:
+            mine = done
+            done = gather_on_main(done, world, encoder.bits)
+    index = bad_list = None
+    if done is not None:
+        index = ImageIndex(encoder.fingerprint, root, run_dir=encoder.run_dir,
+                           label_source=label_source)
+        index.add_codes(done.codes, [files[p] for p in done.positions], done.digests)
+        index.use(encoder)
+        bad = [(files[p], message) for p, message in done.failures]
+        bad_list = _write_bad_list(out, bad, keep_old=False)
+        if write is None:
+            index.save(out)
+        else:
+            write(index)
+    if world is not None:
+        dist.barrier()  # rank 0 has written the index: every rank may drop its chunks
     store.remove()
-    return BuildReport(index, str(out), len(files), len(index), bad, 0, done.chunks,
+    if index is None:  # a rank other than 0: its own share only
+        return BuildReport(None, str(out), listed, len(mine.positions),
+                           [(files[p], m) for p, m in mine.failures], 0, mine.chunks,
+                           mine.resumed_chunks, time.perf_counter() - start)
+    return BuildReport(index, str(out), listed, len(index), bad, 0, done.chunks,
                        done.resumed_chunks, time.perf_counter() - start, bad_list)
 
 

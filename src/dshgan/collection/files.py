@@ -83,6 +83,16 @@ def label_of(rel_path: str) -> list[str]:
     return [parts[-2]]
 
 
+def stored_path(root: str | os.PathLike, file: str | os.PathLike) -> str:
+    """How an index records ``file``: relative to ``root`` (``/``-separated) when inside it,
+    else absolute."""
+    absolute = os.path.abspath(file)
+    rel = os.path.relpath(absolute, os.path.abspath(root))
+    if rel == os.curdir or rel.startswith(os.pardir + os.sep) or rel == os.pardir:
+        return absolute
+    return rel.replace(os.sep, "/")
+
+
 def file_digest(path: str | os.PathLike) -> bytes:
     """sha1 of the file's bytes: tells an indexed image and its query apart from look-alikes."""
     h = hashlib.sha1()

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from dshgan.collection.encoder import Encoder, ImageLike
-from dshgan.collection.files import DIGEST_BYTES, file_digest, label_of
+from dshgan.collection.files import DIGEST_BYTES, file_digest, label_of, stored_path
 from dshgan.collection.fingerprint import check_same_model
 from dshgan.collection.label_column import LabelColumn
 from dshgan.index import HammingIndex, IndexFileError
@@ -107,11 +107,7 @@ class ImageIndex:
 
     def stored_path(self, file: str | os.PathLike) -> str:
         """How ``file`` is recorded: relative to the root (``/``-separated) when inside it."""
-        absolute = os.path.abspath(file)
-        rel = os.path.relpath(absolute, self.root)
-        if rel == os.curdir or rel.startswith(os.pardir + os.sep) or rel == os.pardir:
-            return absolute
-        return rel.replace(os.sep, "/")
+        return stored_path(self.root, file)
 
     def full_path(self, stored: str) -> str:
         """The file an item's stored path names."""
