@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from dshgan.data.errors import DataError
+from dshgan.data.heap import return_freed_memory
 from dshgan.data.images import decode_image, normalize_size
 
 
@@ -84,6 +85,8 @@ def decode_batches(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     workers = default_workers() if workers is None else int(workers)
     workers = min(workers, max(0, (len(paths) + batch_size - 1) // batch_size))
+    if workers:
+        return_freed_memory()  # before the fork, so the workers share no freed page (heap.py)
     loader = torch.utils.data.DataLoader(
         ImageFileDataset(paths, size_hw), batch_size=batch_size, shuffle=False,
         num_workers=workers, collate_fn=_keep_as_list, pin_memory=False,
