@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dshgan.gan_eval_cli import add_gan_eval_parser
 
     add_gan_eval_parser(sub)
+    from dshgan.serve_cli import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -212,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             from dshgan.gan_eval_cli import run_gan_eval
 
             return run_gan_eval(args)
+        if args.command == "serve":
+            from dshgan.serve_cli import run_serve
+
+            return run_serve(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
         print(f"dshgan: error: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,119 @@
+"""Micro-batching: concurrent queries share one forward pass of the hashing net.
+
+Why: the CNN is the cost of a query, and on a CPU a forward pass of one image costs nearly as
+much as one of sixteen (measured: benchmarks/bench_serve.py, docs/serve.md). A worker thread
+takes the first waiting image, waits at most ``max_wait_s`` for more (up to ``max_batch``),
+encodes them together and hands each caller its own code. The wait only starts when an image
+arrives, so a lone client pays at most ``max_wait_s`` extra. ``PerRequestEncoding`` is the plain
+alternative (each request encodes its own image, in its own thread), kept for the comparison.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import numpy as np
+
+EncodeBatch = Callable[[np.ndarray], np.ndarray]  # uint8 (n, h, w, 3) -> {0,1} codes (n, bits)
+
+DEFAULT_MAX_BATCH = 32
+DEFAULT_MAX_WAIT_S = 0.002
+
+
+class MicroBatcher:
+    """``submit(image)`` -> a Future of its code; one thread runs ``encode_batch`` on batches."""
+
+    def __init__(self, encode_batch: EncodeBatch, max_batch: int = DEFAULT_MAX_BATCH,
+                 max_wait_s: float = DEFAULT_MAX_WAIT_S):
+        if max_batch < 1 or max_wait_s < 0:
+            raise ValueError(f"max_batch must be >= 1 and max_wait_s >= 0, got {max_batch}, "
+                             f"{max_wait_s}")
+        self.encode_batch = encode_batch
+        self.max_batch = int(max_batch)
+        self.max_wait_s = float(max_wait_s)
+        self.batches = 0  # forward passes run, and images encoded: their ratio is the mean batch
+        self.images = 0
+        self._queue: queue.Queue = queue.Queue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="dshgan-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, image: np.ndarray) -> Future:
+        if self._closed:
+            raise RuntimeError("the batcher is closed")
+        future: Future = Future()
+        self._queue.put((image, future))
+        return future
+
+    def close(self) -> None:
+        """Finish the images already submitted, then stop the thread."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + self.max_wait_s
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    left = deadline - time.monotonic()
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._encode(batch)
+            if stop:
+                return
+
+    def _encode(self, batch: list) -> None:
+        live = [(image, f) for image, f in batch if f.set_running_or_notify_cancel()]
+        if not live:
+            return
+        try:
+            codes = self.encode_batch(np.stack([image for image, _ in live]))
+        except Exception as exc:  # noqa: BLE001 (every caller of the batch learns why)
+            for _, f in live:
+                f.set_exception(exc)
+            return
+        self.batches += 1
+        self.images += len(live)
+        for (_, f), code in zip(live, codes):
+            f.set_result(code)
+
+
+class PerRequestEncoding:
+    """The plain way: each ``submit`` encodes its image at once, in the caller's thread."""
+
+    max_batch = 1
+    max_wait_s = 0.0
+
+    def __init__(self, encode_batch: EncodeBatch):
+        self.encode_batch = encode_batch
+        self.batches = 0
+        self.images = 0
+
+    def submit(self, image: np.ndarray) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(self.encode_batch(image[None])[0])
+        except Exception as exc:  # noqa: BLE001 (the caller learns why, as with batching)
+            future.set_exception(exc)
+        self.batches += 1
+        self.images += 1
+        return future
+
+    def close(self) -> None:
+        pass

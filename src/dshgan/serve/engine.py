@@ -1,0 +1,187 @@
+"""The loaded model and index behind the HTTP routes, and the answers they give.
+
+Why apart from the routes: the checks and answers (which run matches the index, what a search
+returns, the precision shown to the user) are plain Python that tests call without HTTP, and
+``dshgan serve`` runs the same startup checks before it binds a port, so a wrong index or run
+fails with one clear line instead of a traceback in a worker.
+
+Threads: the hashing net runs in the batcher's thread (or the request's, without batching); the
+index's search kernels (numba) are not safe to enter from several threads at once, so searches
+take a lock; each one takes well under a millisecond on a million codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dshgan.collection.encoder import Encoder
+from dshgan.collection.fingerprint import check_same_model, model_fingerprint
+from dshgan.collection.image_index import ImageIndex, SearchResult
+from dshgan.serve.batcher import MicroBatcher, PerRequestEncoding
+from dshgan.serve.limits import Refused, check_k, check_radius, open_image
+from dshgan.serve.settings import ServeSettings
+from dshgan.serve.thumbnails import ThumbnailCache
+
+
+def open_index(settings: ServeSettings) -> tuple[ImageIndex, str]:
+    """The index and the run folder that made it, checked: a missing or foreign index file, a
+    missing run or a run whose model.pt is not the one the index was built with raise
+    FileNotFoundError or ValueError with a message naming the file (no model is loaded)."""
+    index = ImageIndex.load(settings.index)
+    run = settings.run or index.run_dir
+    if run is None or not Path(run, "model.pt").is_file():
+        where = f"the run folder {run}" if run else "no run folder"
+        raise FileNotFoundError(
+            f"{where} (model.pt) for index {settings.index}: give the run it was built with "
+            "(--run RUN)")
+    got = model_fingerprint(run, index.bits, tuple(index.fingerprint["image_size"]))
+    check_same_model(index.fingerprint, got, f"index {settings.index}")
+    return index, str(run)
+
+
+class Engine:
+    """A read-only image index with its encoder: search by upload or by item, item lookup,
+    thumbnails, counters."""
+
+    def __init__(self, index: ImageIndex, encoder: Encoder, settings: ServeSettings):
+        index.use(encoder)  # refuses an encoder of another model
+        self.index = index
+        self.encoder = encoder
+        self.settings = settings
+        self.encoding = (MicroBatcher(encoder.encode, settings.max_batch, settings.max_wait_s)
+                         if settings.batching else PerRequestEncoding(encoder.encode))
+        self.thumbnails = ThumbnailCache(max_pixels=settings.max_pixels)
+        self.has_labels = bool(index.info()["labels"])
+        self._search_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self.queries = 0
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One forward pass and one search before answering /readyz: the first of each loads
+        kernels (numba's compiled search, torch's) and would take a first query a quarter of a
+        second."""
+        h, w = self.encoder.image_size
+        code = self.encoder.encode(np.zeros((1, h, w, 3), np.uint8))[0]
+        with self._search_lock:
+            self.index.search_codes(code[None], k=1)
+            self.index.search_codes(code[None], k=1, radius=0)
+
+    @classmethod
+    def load(cls, settings: ServeSettings, index: ImageIndex | None = None,
+             run: str | None = None) -> Engine:
+        """Check and load everything (``index`` and ``run``: already checked by open_index)."""
+        if index is None:
+            index, run = open_index(settings)
+        encoder = Encoder.from_run(run, bits=index.bits, device=settings.device)
+        return cls(index, encoder, settings)
+
+    def close(self) -> None:
+        self.encoding.close()
+
+    # ------------------------------------------------------------------ queries
+    def prepare_upload(self, data: bytes) -> np.ndarray:
+        """Uploaded bytes -> uint8 (h, w, 3) at the run's image size, decoded as training did."""
+        image = open_image(data, "the upload", self.settings.max_pixels)
+        return self.encoder.prepare([image])[0]
+
+    def submit(self, data: bytes):
+        """Decode an upload and hand it to the encoder: a Future of its {0,1} code."""
+        return self.encoding.submit(self.prepare_upload(data))
+
+    def search_code(self, code: np.ndarray, k: int, radius: int | None,
+                    digest: bytes | None) -> list[SearchResult]:
+        k, radius = check_k(k), check_radius(radius, self.index.bits)
+        with self._search_lock:
+            results = self.index.search_codes(code[None], k=k, radius=radius, digests=[digest])[0]
+        with self._count_lock:
+            self.queries += 1
+        return results
+
+    def search_upload_code(self, code: np.ndarray, data: bytes, k: int,
+                           radius: int | None) -> tuple[list[SearchResult], dict]:
+        """Results for an uploaded image's code; the query's description (its code, sha1, and
+        the labels and id of an indexed file with the very same bytes, if any)."""
+        digest = hashlib.sha1(data).digest()
+        results = self.search_code(code, k, radius, digest)
+        same = next((r for r in results if r.same_file), None)
+        query = {"code": code_hex(code), "bits": self.index.bits, "sha1": digest.hex(),
+                 "item": same.id if same else None,
+                 "labels": same.labels if same else None}
+        return results, query
+
+    def similar(self, id: int, k: int, radius: int | None) -> tuple[list[SearchResult], dict]:
+        """Results for an indexed item, searched by its stored code (it comes first itself)."""
+        item = self.item(id)
+        results = self.search_code(item["code"], k, radius, item["digest"])
+        query = {"code": code_hex(item["code"]), "bits": self.index.bits,
+                 "sha1": item["digest"].hex(), "item": item["id"], "labels": item["labels"],
+                 "path": item["path"]}
+        return results, query
+
+    def item(self, id: int) -> dict:
+        try:
+            return self.index.item(id)
+        except KeyError as exc:
+            raise Refused(404, f"no item with id {id} in this index") from exc
+
+    def item_json(self, id: int, root_path: str = "") -> dict:
+        item = self.item(id)
+        return {"id": item["id"], "path": item["path"], "labels": item["labels"],
+                "sha1": item["digest"].hex(), "code": code_hex(item["code"]),
+                "bits": self.index.bits, "thumbnail": thumbnail_url(item["id"], root_path)}
+
+    def thumbnail(self, id: int) -> bytes:
+        item = self.item(id)
+        return self.thumbnails.get(item["id"], self.index.full_path(item["path"]))
+
+    def stats(self) -> dict:
+        encoding = self.encoding
+        return {"items": len(self.index), "bits": self.index.bits,
+                "fingerprint": self.index.fingerprint, "labels": self.has_labels,
+                "queries_served": self.queries,
+                "batching": {"enabled": isinstance(encoding, MicroBatcher),
+                             "max_batch": encoding.max_batch,
+                             "max_wait_ms": encoding.max_wait_s * 1000,
+                             "forward_passes": encoding.batches,
+                             "images_encoded": encoding.images}}
+
+
+def code_hex(code: np.ndarray) -> str:
+    """A {0,1} code as hex: bits packed most significant first, the last byte zero-padded."""
+    return np.packbits(np.asarray(code, np.uint8)).tobytes().hex()
+
+
+def thumbnail_url(id: int, root_path: str = "") -> str:
+    return f"{root_path}/api/items/{id}/thumbnail"
+
+
+def precision(results: list[SearchResult], query_labels: list[str] | None,
+              query_item: int | None) -> float | None:
+    """Share of the results (the query's own item left out) sharing at least one label with the
+    query: docs/design.md's relevance. None when the query's labels are unknown or empty."""
+    if not query_labels:
+        return None
+    others = [r for r in results if r.id != query_item]
+    if not others:
+        return None
+    wanted = set(query_labels)
+    return sum(bool(wanted.intersection(r.labels)) for r in others) / len(others)
+
+
+def answer(results: list[SearchResult], query: dict, k: int, radius: int | None,
+           started: float, root_path: str = "", **timings: float) -> dict:
+    """The JSON of a search: the query, the time taken, the precision, the results."""
+    return {
+        "query": query, "k": k, "radius": radius,
+        "precision": precision(results, query.get("labels"), query.get("item")),
+        "took_ms": round((time.perf_counter() - started) * 1000, 3),
+        "timings_ms": {name: round(t * 1000, 3) for name, t in timings.items()},
+        "results": [dict(r.to_dict(), thumbnail=thumbnail_url(r.id, root_path))
+                    for r in results],
+    }

@@ -1,0 +1,98 @@
+"""``dshgan serve INDEX``: argument parsing and startup only; the server is ``dshgan.serve``.
+
+The index and the run are checked here, before a port is bound, so a missing or foreign index, a
+missing run or a run of another model stops the command with one line (``dshgan: error: ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from dataclasses import replace
+
+# serve.batcher's defaults, written out so that building the parser stays light; a test keeps
+# them equal
+DEFAULT_MAX_BATCH = 32
+DEFAULT_BATCH_WAIT_MS = 2.0
+
+
+def add_serve_parser(sub) -> None:
+    p = sub.add_parser("serve", help="search an index in a browser and over HTTP (JSON API); "
+                       "needs pip install 'dshgan[serve]'")
+    p.add_argument("index", help="index file (from `dshgan index build`); never written")
+    p.add_argument("--run", default=None, help="the run folder, if not where the index "
+                   "recorded it (must hold the same model.pt)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: loopback only; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes, each with its own model and index in memory")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--max-upload-mb", type=float, default=10.0,
+                   help="largest accepted image file, in MB (default 10)")
+    p.add_argument("--batch", type=int, default=DEFAULT_MAX_BATCH,
+                   help="most queries encoded in one forward pass (default "
+                        f"{DEFAULT_MAX_BATCH}); 1: each request encodes its own image")
+    p.add_argument("--batch-wait-ms", type=float, default=DEFAULT_BATCH_WAIT_MS,
+                   help="how long a query waits for others to share its forward pass "
+                        f"(default {DEFAULT_BATCH_WAIT_MS:g} ms)")
+    p.add_argument("--root-path", default="",
+                   help="the path prefix a reverse proxy serves this under, e.g. /search")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import python_multipart  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        raise RuntimeError(f"dshgan serve needs the serve extra ({exc.name} is missing): "
+                           "pip install 'dshgan[serve]'") from exc
+    from dshgan.serve.app import create_app
+    from dshgan.serve.engine import Engine, open_index
+    from dshgan.serve.settings import ServeSettings
+
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535, got {args.port}")
+    if args.batch < 1 or args.batch_wait_ms < 0:
+        raise ValueError("--batch must be >= 1 and --batch-wait-ms >= 0")
+    if args.max_upload_mb <= 0:
+        raise ValueError(f"--max-upload-mb must be > 0, got {args.max_upload_mb}")
+    settings = ServeSettings(
+        index=os.path.abspath(args.index), run=args.run, device=args.device,
+        max_upload_bytes=int(args.max_upload_mb * 2**20), batching=args.batch > 1,
+        max_batch=args.batch, max_wait_s=args.batch_wait_ms / 1000)
+    index, run = open_index(settings)  # fails here, with a message, before binding a port
+    if not _is_loopback(args.host):
+        print(f"dshgan serve: listening on {args.host}: reachable from other machines, with no "
+              "authentication; put it behind a reverse proxy (docs/serve.md)", file=sys.stderr)
+    print(f"dshgan serve: {args.index} ({len(index)} images, {index.bits}-bit codes, run {run}) "
+          f"at http://{_url_host(args.host)}:{args.port}{args.root_path}/ "
+          f"(API reference: /docs); Ctrl-C stops", flush=True)
+    options = {"host": args.host, "port": args.port, "root_path": args.root_path,
+               "log_level": "warning", "timeout_graceful_shutdown": 5}
+    if args.workers == 1:
+        uvicorn.run(create_app(settings, load=lambda: Engine.load(settings, index, run)),
+                    **options)
+    else:
+        os.environ.update(replace(settings, run=run).to_env())
+        uvicorn.run("dshgan.serve.app:app_from_env", factory=True, workers=args.workers,
+                    **options)
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
