@@ -4,7 +4,7 @@ import torch
 
 from dshgan.config import GANConfig
 from dshgan.data.toy import make_toy_dataset
-from dshgan.train import stage1_gan
+from dshgan.train import gan_state, stage1_gan
 from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.stage1_gan import train_gan
 
@@ -67,7 +67,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     g_ref, _, _ = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "ref.pt",
                             progress=False, checkpoint_every=2)
 
-    real_save = stage1_gan.save_checkpoint
+    real_save = gan_state.save_checkpoint
     calls = []
 
     def save_then_die(path, state):
@@ -76,12 +76,12 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise KeyboardInterrupt  # killed right after the step-4 checkpoint
 
-    monkeypatch.setattr(stage1_gan, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(gan_state, "save_checkpoint", save_then_die)
     torch.manual_seed(0)
     with pytest.raises(KeyboardInterrupt):
         train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt", progress=False,
                   checkpoint_every=2)
-    monkeypatch.setattr(stage1_gan, "save_checkpoint", real_save)
+    monkeypatch.setattr(gan_state, "save_checkpoint", real_save)
     torch.manual_seed(123)  # the checkpoint, not the caller, must restore every random state
     g, _, history = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt",
                               progress=False, checkpoint_every=2)

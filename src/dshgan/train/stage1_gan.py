@@ -3,8 +3,9 @@
 Each step the discriminator sees a labelled real batch (real/synthetic and class outputs), an
 unlabelled real batch (real/synthetic output only) and a synthetic batch; the generator is then
 pushed to make images the discriminator calls real *and* classifies as the labels they were drawn
-from. Synthetic labels are drawn from the labelled set's label vectors, so multi-label data gets
-label combinations that actually occur.
+from (gan_step.py). Synthetic labels are drawn from the labelled set's label vectors, so
+multi-label data gets label combinations that actually occur. The nets, optimisers and history
+live in gan_state.py, with checkpoint and resume.
 """
 
 from __future__ import annotations
@@ -16,19 +17,13 @@ import torch
 from tqdm.auto import tqdm
 
 from dshgan.config import GANConfig
-from dshgan.losses.adversarial import discriminator_loss, generator_loss
-from dshgan.losses.classification import classification_loss
 from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
-from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from dshgan.train.image_tensors import to_tensor_images
+from dshgan.train.gan_state import GANState, build_gan
+from dshgan.train.gan_step import GANData, gan_step
 from dshgan.train.runtime import logger
 
-
-def build_gan(cfg: GANConfig, num_classes: int, image_size: int):
-    generator = ConditionalGenerator(num_classes, cfg.noise_dim, image_size, cfg.width)
-    discriminator = Discriminator(num_classes, image_size, cfg.width)
-    return generator, discriminator
+__all__ = ["build_gan", "train_gan"]
 
 
 def train_gan(
@@ -45,78 +40,26 @@ def train_gan(
 ) -> tuple[ConditionalGenerator, Discriminator, dict]:
     """Train (or resume, or just load when finished) the GAN; returns G, D and the loss history."""
     checkpoint_path = Path(checkpoint_path)
-    num_classes = labelled_labels.shape[1]
-    image_size = labelled_images.shape[1]
-    generator, discriminator = build_gan(cfg, num_classes, image_size)
-    generator.to(device)
-    discriminator.to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
-    batches = torch.Generator().manual_seed(seed)
-    history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_class_acc": []}
-    step = 0
-    if checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, device)
-        generator.load_state_dict(state["generator"])
-        discriminator.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        history, step = state["history"], state["step"]
-        set_rng_state(state["rng"], batches)
-        logger.info("stage 1: resumed from %s at step %d/%d", checkpoint_path, step, cfg.steps)
-
-    labels_t = torch.from_numpy(labelled_labels).float()
-    n_lab, n_unl = len(labelled_images), len(unlabelled_images)
-    if n_lab == 0:
-        raise ValueError("stage 1 needs at least one labelled image")
-    pool = unlabelled_images if n_unl else labelled_images
-    bar = tqdm(total=cfg.steps, initial=step, desc="stage 1 GAN", disable=not progress)
-    generator.train()
-    discriminator.train()
-    while step < cfg.steps:
-        lab_idx = torch.randint(0, n_lab, (cfg.batch_size,), generator=batches).numpy()
-        unl_idx = torch.randint(0, len(pool), (cfg.batch_size,), generator=batches).numpy()
-        fake_idx = torch.randint(0, n_lab, (cfg.batch_size,), generator=batches)
-        x_lab = to_tensor_images(labelled_images[lab_idx], device)
-        y_lab = labels_t[lab_idx].to(device)
-        x_unl = to_tensor_images(pool[unl_idx], device)
-        y_fake = labels_t[fake_idx].to(device)
-        noise = torch.randn(cfg.batch_size, cfg.noise_dim, generator=batches).to(device)
-        fake = generator(noise, y_fake)
-
-        out_real = discriminator(torch.cat([x_lab, x_unl]))
-        out_fake = discriminator(fake.detach())
-        d_adv = discriminator_loss(out_real.real_logit, out_fake.real_logit)
-        d_cls = classification_loss(out_real.class_logits[: cfg.batch_size], y_lab, multi_label)
-        d_loss = d_adv + cfg.classification_weight * d_cls
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-
-        out_gen = discriminator(fake)
-        g_loss = generator_loss(out_gen.real_logit) + cfg.classification_weight * (
-            classification_loss(out_gen.class_logits, y_fake, multi_label)
-        )
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-
-        step += 1
-        history["d_loss"].append(d_loss.item())
-        history["g_loss"].append(g_loss.item())
-        if not multi_label:
-            acc = (out_real.class_logits[: cfg.batch_size].argmax(1) == y_lab.argmax(1)).float()
-            history["d_class_acc"].append(float(acc.mean()))
+    state = GANState(cfg, labelled_labels.shape[1], labelled_images.shape[1], device, seed)
+    state.resume(checkpoint_path, device)
+    data = GANData(labelled_images, labelled_labels, unlabelled_images, multi_label)
+    bar = tqdm(total=cfg.steps, initial=state.step, desc="stage 1 GAN", disable=not progress)
+    state.generator.train()
+    state.discriminator.train()
+    while state.step < cfg.steps:
+        losses = gan_step(state, data, device)
+        state.step += 1
+        state.history["d_loss"].append(losses.d_loss)
+        state.history["g_loss"].append(losses.g_loss)
+        if losses.d_class_acc is not None:
+            state.history["d_class_acc"].append(losses.d_class_acc)
         bar.update(1)
-        bar.set_postfix(d=f"{d_loss.item():.3f}", g=f"{g_loss.item():.3f}")
-        if step % checkpoint_every == 0 or step == cfg.steps:
-            save_checkpoint(checkpoint_path, {
-                "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
-                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                "history": history, "rng": rng_state(batches), "config": cfg.__dict__,
-            })
+        bar.set_postfix(d=f"{losses.d_loss:.3f}", g=f"{losses.g_loss:.3f}")
+        if state.step % checkpoint_every == 0 or state.step == cfg.steps:
+            state.save(checkpoint_path)
     bar.close()
+    history = state.history
     if history["d_loss"]:
         logger.info("stage 1: done, %d steps, last d_loss %.3f g_loss %.3f",
-                    step, history["d_loss"][-1], history["g_loss"][-1])
-    return generator, discriminator, history
+                    state.step, history["d_loss"][-1], history["g_loss"][-1])
+    return state.generator, state.discriminator, history

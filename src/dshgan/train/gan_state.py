@@ -1,0 +1,59 @@
+"""What stage 1 carries from step to step, and saves: the two nets, their optimisers, the step,
+the loss history and the batch generator's state; a stopped stage 1 resumes from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from dshgan.config import GANConfig
+from dshgan.nets.discriminator import Discriminator
+from dshgan.nets.generator import ConditionalGenerator
+from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.runtime import logger
+
+
+def build_gan(cfg: GANConfig, num_classes: int, image_size: int):
+    generator = ConditionalGenerator(num_classes, cfg.noise_dim, image_size, cfg.width)
+    discriminator = Discriminator(num_classes, image_size, cfg.width)
+    return generator, discriminator
+
+
+class GANState:
+    """G, D and their Adam optimisers; ``batches`` draws every random number of stage 1."""
+
+    def __init__(self, cfg: GANConfig, num_classes: int, image_size: int, device: torch.device,
+                 seed: int):
+        self.cfg = cfg
+        self.generator, self.discriminator = build_gan(cfg, num_classes, image_size)
+        self.generator.to(device)
+        self.discriminator.to(device)
+        betas = (cfg.beta1, 0.999)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
+        self.batches = torch.Generator().manual_seed(seed)
+        self.history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_class_acc": []}
+        self.step = 0
+
+    def resume(self, path: Path, device: torch.device) -> None:
+        """Continue from ``path`` when it exists (a finished stage 1 is just loaded)."""
+        if not path.exists():
+            return
+        state = load_checkpoint(path, device)
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.history, self.step = state["history"], state["step"]
+        set_rng_state(state["rng"], self.batches)
+        logger.info("stage 1: resumed from %s at step %d/%d", path, self.step, self.cfg.steps)
+
+    def save(self, path: Path) -> None:
+        save_checkpoint(path, {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "step": self.step, "history": self.history, "rng": rng_state(self.batches),
+            "config": self.cfg.__dict__,
+        })

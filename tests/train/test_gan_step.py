@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+import torch
+
+from dshgan.config import GANConfig
+from dshgan.train.gan_state import GANState
+from dshgan.train.gan_step import GANData, gan_step
+
+CPU = torch.device("cpu")
+
+
+def data(multi_label=False, n=24):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8)
+    labels = np.eye(4, dtype=np.float32)[rng.integers(0, 4, n)]
+    if multi_label:
+        labels[:, 0] = 1.0
+    return GANData(images, labels, images[: n // 2], multi_label)
+
+
+def state():
+    torch.manual_seed(0)
+    return GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16), 4, 16, CPU, seed=1)
+
+
+def weights(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def test_a_step_updates_both_nets_and_reports_the_losses():
+    s = state()
+    g0, d0 = weights(s.generator), weights(s.discriminator)
+    losses = gan_step(s, data(), CPU)
+    assert all(not torch.equal(a, b) for a, b in zip(d0, weights(s.discriminator)))
+    assert any(not torch.equal(a, b) for a, b in zip(g0, weights(s.generator)))
+    assert np.isfinite(losses.d_loss) and np.isfinite(losses.g_loss)
+    assert losses.d_class_acc in {i / 8 for i in range(9)}  # a share of the 8 labelled images
+
+
+def test_multi_label_steps_report_no_class_accuracy():
+    assert gan_step(state(), data(multi_label=True), CPU).d_class_acc is None
+
+
+def test_the_same_seed_gives_the_same_step():
+    a, b = state(), state()
+    assert gan_step(a, data(), CPU) == gan_step(b, data(), CPU)
+
+
+def test_no_labelled_image_is_refused():
+    images = np.zeros((0, 16, 16, 3), np.uint8)
+    with pytest.raises(ValueError, match="at least one labelled image"):
+        GANData(images, np.zeros((0, 4), np.float32), images, False)
