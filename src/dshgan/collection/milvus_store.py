@@ -47,6 +47,22 @@ def import_milvus():
     return MilvusClient, DataType
 
 
+def connect(uri: str, token: str | None = None):
+    """A ``MilvusClient`` for ``uri`` (a ``.db`` file starts Milvus Lite)."""
+    client_class, _ = import_milvus()
+    with warnings.catch_warnings():  # Milvus Lite is imported here, on first use
+        warnings.simplefilter("ignore", UserWarning)
+        return client_class(uri=str(uri), token=token or "")
+
+
+def insert_columns(client, collection: str, columns: list[list]) -> None:
+    """Insert rows given as one list per field, in schema order: twenty times faster than
+    ``MilvusClient.insert``'s one dict per row (pymilvus 2.5 converts rows one by one)."""
+    from pymilvus import Collection
+
+    Collection(collection, using=client._using).insert(columns)  # the client's connection
+
+
 def check_top_k(k: int) -> None:
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k}")
@@ -70,17 +86,10 @@ class MilvusStore:
     def __repr__(self) -> str:
         return f"MilvusStore(collection={self.collection!r}, bits={self.bits})"
 
-    @staticmethod
-    def _client(uri: str, token: str | None):
-        client_class, _ = import_milvus()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return client_class(uri=str(uri), token=token or "")
-
     @classmethod
     def open(cls, uri: str, collection: str, token: str | None = None) -> MilvusStore:
         """A collection written by :meth:`write`; anything else is refused."""
-        client = cls._client(uri, token)
+        client = connect(uri, token)
         if not client.has_collection(collection):
             raise FileNotFoundError(f"Milvus at {uri} has no collection {collection!r} "
                                     "(make one with `dshgan index build ... --backend milvus`)")
@@ -99,7 +108,7 @@ class MilvusStore:
               ) -> MilvusStore:
         """Replace ``collection`` with ``index``'s codes, ids, paths, labels and digests."""
         _, data_type = import_milvus()
-        client = cls._client(uri, token)
+        client = connect(uri, token)
         description = {"kind": KIND, "version": DESCRIPTION_VERSION,
                        "fingerprint": index.fingerprint, "root": index.root,
                        "run_dir": index.run_dir, "label_source": index.label_source}
@@ -125,10 +134,10 @@ class MilvusStore:
 
     def _insert(self, ids, packed, paths, labels, digests) -> None:
         for lo in range(0, len(ids), INSERT_ROWS):
-            rows = [{"id": int(ids[i]), "code": packed[i].tobytes(), "path": paths[i],
-                     "labels": json.dumps(labels[i]), "sha1": digests[i].hex()}
-                    for i in range(lo, min(len(ids), lo + INSERT_ROWS))]
-            self.client.insert(self.collection, rows)
+            hi = min(len(ids), lo + INSERT_ROWS)
+            insert_columns(self.client, self.collection, [
+                ids[lo:hi].tolist(), [row.tobytes() for row in packed[lo:hi]], paths[lo:hi],
+                [json.dumps(x) for x in labels[lo:hi]], [d.hex() for d in digests[lo:hi]]])
 
     def __len__(self) -> int:
         rows = self.client.query(self.collection, filter="", output_fields=["count(*)"])
