@@ -38,6 +38,10 @@ def add_serve_parser(sub) -> None:
     p.add_argument("--batch-wait-ms", type=float, default=DEFAULT_BATCH_WAIT_MS,
                    help="how long a query waits for others to share its forward pass "
                         f"(default {DEFAULT_BATCH_WAIT_MS:g} ms)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads per worker for the hashing net (default: half the "
+                        "cores, shared among the workers, at least 1; the rest decode uploads "
+                        "and answer HTTP)")
     p.add_argument("--root-path", default="",
                    help="the path prefix a reverse proxy serves this under, e.g. /search")
 
@@ -52,7 +56,7 @@ def run_serve(args: argparse.Namespace) -> int:
                            "pip install 'dshgan[serve]'") from exc
     from dshgan.serve.app import create_app
     from dshgan.serve.engine import Engine, open_index
-    from dshgan.serve.settings import ServeSettings
+    from dshgan.serve.settings import ServeSettings, default_threads
 
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
@@ -60,12 +64,15 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be from 0 to 65535, got {args.port}")
     if args.batch < 1 or args.batch_wait_ms < 0:
         raise ValueError("--batch must be >= 1 and --batch-wait-ms >= 0")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.max_upload_mb <= 0:
         raise ValueError(f"--max-upload-mb must be > 0, got {args.max_upload_mb}")
     settings = ServeSettings(
         index=os.path.abspath(args.index), run=args.run, device=args.device,
         max_upload_bytes=int(args.max_upload_mb * 2**20), batching=args.batch > 1,
-        max_batch=args.batch, max_wait_s=args.batch_wait_ms / 1000)
+        max_batch=args.batch, max_wait_s=args.batch_wait_ms / 1000,
+        threads=args.threads or default_threads(args.workers))
     index, run = open_index(settings)  # fails here, with a message, before binding a port
     if not _is_loopback(args.host):
         print(f"dshgan serve: listening on {args.host}: reachable from other machines, with no "

@@ -36,3 +36,22 @@ def test_startup_errors_are_one_line(case, words, served, other_run, tmp_path, c
     assert err.startswith("dshgan: error: ") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and words in err
 
+
+
+def test_default_threads_leave_half_the_cores_to_http(monkeypatch):
+    from dshgan.serve import settings
+
+    monkeypatch.setattr(settings.os, "cpu_count", lambda: 16)
+    assert [settings.default_threads(w) for w in (1, 2, 4, 8, 16)] == [8, 4, 2, 1, 1]
+    monkeypatch.setattr(settings.os, "cpu_count", lambda: 2)
+    assert settings.default_threads() == 1
+
+
+def test_settings_travel_to_worker_processes_unchanged(monkeypatch):
+    from dshgan.serve.settings import ServeSettings
+
+    settings = ServeSettings(index="/x.index", run="/r", batching=False, max_batch=4,
+                             max_wait_s=0.01, threads=3, max_pixels=None)
+    for key, value in settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    assert ServeSettings.from_env() == settings

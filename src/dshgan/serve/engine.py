@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dshgan.collection.encoder import Encoder
 from dshgan.collection.fingerprint import check_same_model, model_fingerprint
@@ -78,6 +79,8 @@ class Engine:
         """Check and load everything (``index`` and ``run``: already checked by open_index)."""
         if index is None:
             index, run = open_index(settings)
+        if settings.threads is not None:  # process-wide: `dshgan serve` always sets it
+            torch.set_num_threads(settings.threads)
         encoder = Encoder.from_run(run, bits=index.bits, device=settings.device)
         return cls(index, encoder, settings)
 

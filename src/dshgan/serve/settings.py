@@ -17,6 +17,14 @@ from dshgan.serve.limits import MAX_PIXELS, MAX_UPLOAD_BYTES
 ENV_VAR = "DSHGAN_SERVE_SETTINGS"
 
 
+def default_threads(workers: int = 1) -> int:
+    """Half the cores, shared among ``workers`` processes (at least one thread each): the other
+    half decode uploads and answer HTTP. With a torch thread per core, torch's threads wait on
+    each other at every layer whenever a core is busy elsewhere, and the one batching thread
+    stalls every query (docs/serve.md, "Throughput")."""
+    return max(1, (os.cpu_count() or 2) // (2 * workers))
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     index: str  # the index file (read, never written)
@@ -27,6 +35,7 @@ class ServeSettings:
     batching: bool = True  # False: each request encodes its own image (the plain way)
     max_batch: int = DEFAULT_MAX_BATCH
     max_wait_s: float = DEFAULT_MAX_WAIT_S
+    threads: int | None = None  # torch threads, for the whole process (None: left as they are)
 
     def to_env(self) -> dict[str, str]:
         return {ENV_VAR: json.dumps(asdict(self))}
