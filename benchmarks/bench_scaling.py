@@ -15,7 +15,8 @@ scan's. Milvus Lite gets ``--milvus-queries`` queries (it is much slower per que
 
 Encoding: ``dshgan index build`` of the bundled CIFAR-10 sample (``dshgan data example-folder``)
 with the photos config's net as training starts it (EfficientNet-Lite0, ImageNet weights, images
-decoded at 128 px; ``--run`` takes a trained run instead), on the CPU, under ``torchrun``: one
+decoded at 128 px; ``--run`` takes a trained run instead), on ``--device`` (cpu), under
+``torchrun``: one
 process with one thread, one process with every core, and N processes sharing the cores out
 (OMP_NUM_THREADS = cores / N). Images are decoded in each process (``--workers 0``) and the
 chunks are ``--chunk`` images (shards are whole chunks). images/s = images / the build's own
@@ -226,7 +227,7 @@ def make_photos_run(run: Path) -> str:
 
 
 def encoding_table(work: Path, run: str | None, images: int, processes: list[int],
-                   chunk: int) -> None:
+                   chunk: int, device: str) -> None:
     dshgan = [sys.executable, "-m", "dshgan"]
     cores = os.cpu_count() or 1
     env = {k: v for k, v in os.environ.items()
@@ -239,7 +240,8 @@ def encoding_table(work: Path, run: str | None, images: int, processes: list[int
     for extra in files[images:]:  # keep the first `images` (sorted: every class folder)
         extra.unlink()
     emit(f"\n### Encoding: `dshgan index build` of {min(images, len(files)):,} sample images "
-         f"(run {Path(run).name}), CPU, {cores} cores shared out, chunks of {chunk}\n")
+         f"(run {Path(run).name}), device {device}, {cores} cores shared out, chunks of "
+         f"{chunk}\n")
     emit("| processes | threads each | build s | images/s | same index as 1 process |")
     emit("| ---: | ---: | ---: | ---: | --- |")
     first = None
@@ -250,7 +252,7 @@ def encoding_table(work: Path, run: str | None, images: int, processes: list[int
                    "--nproc-per-node", str(n), "-m", "dshgan", "index", "build", run,
                    "--images", str(folder), "--out", str(out), "--workers", "0",
                    "--chunk", str(chunk),
-                   "--device", "cpu", "--no-progress"]
+                   "--device", device, "--no-progress"]
         done = subprocess.run(command, env={**env, "OMP_NUM_THREADS": str(threads)},
                               check=True, capture_output=True, text=True)
         match = re.search(r"indexed (\d+) images .* in ([0-9.]+) s", done.stdout)
@@ -275,7 +277,10 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=100,
                         help="images per chunk: shards are whole chunks, so a sample of a few "
                              "thousand needs chunks far below the default 4,096 to be split")
-    parser.add_argument("--run", default=None, help="a trained run (default: a dry-run one)")
+    parser.add_argument("--run", default=None,
+                        help="a trained run (default: the photos net as training starts it)")
+    parser.add_argument("--device", default="cpu",
+                        help="encoding device: cpu, or cuda (each rank takes its own GPU)")
     parser.add_argument("--no-encoding", action="store_true")
     parser.add_argument("--no-search", action="store_true")
     args = parser.parse_args()
@@ -283,15 +288,23 @@ def main() -> None:
     nq = args.queries or (1000 if args.full else 200)
     milvus_nq = args.milvus_queries or (100 if args.full else 50)
     images = args.images or (3000 if args.full else 600)
-    emit(f"# bench_scaling ({datetime.date.today()}; {machine()})")
+    # as bench_index: OpenMP threads sleep while waiting (a spinning one takes the core its
+    # partner needs on a shared machine); set before faiss, numba's or torch's OpenMP starts,
+    # and inherited by the encoding runs. Export OMP_WAIT_POLICY=ACTIVE to measure spinning.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    emit(f"# bench_scaling ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+         f"{machine()})")
     emit(f"command: python benchmarks/bench_scaling.py {' '.join(sys.argv[1:])}".rstrip())
+    emit(f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, load average before the run "
+         f"{os.getloadavg()[0]:.1f}")
     work = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
     try:
         if not args.no_search:
             search_table(sizes, args.bits, nq, milvus_nq, args.repeat, work,
                          [s.lower() for s in args.skip])
         if not args.no_encoding:
-            encoding_table(work, args.run, images, args.processes, args.chunk)
+            encoding_table(work, args.run, images, args.processes, args.chunk,
+                           args.device)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
