@@ -47,10 +47,12 @@ def add_index_parsers(sub) -> None:
     merge = isub.add_parser("merge", help="join index files built apart (same model and "
                             "code length) into one, in the order given")
     merge.add_argument("parts", nargs="+", metavar="PART", help="index files")
-    merge.add_argument("--out", required=True, help="index file to write")
+    merge.add_argument("--out", default=None, help="index file to write (optional with "
+                       "--backend milvus)")
     merge.add_argument("--skip-duplicates", action="store_true",
                        help="an image path in several parts: keep the first part's copy "
                             "(default: refuse)")
+    _add_backend_options(merge)
 
     remove = isub.add_parser("remove", help="remove images from an index")
     remove.add_argument("index", nargs="?", help="index file (none with --backend milvus)")
@@ -153,6 +155,9 @@ def _build(args: argparse.Namespace) -> int:
 
     shard = parse_shard(args.shard) if args.shard else None
     out, write = args.out, None
+    if args.backend == "milvus" and shard is not None:
+        raise ValueError("--shard writes a part: build the parts as index files, then "
+                         "`dshgan index merge PARTS... --backend milvus ...` loads the whole")
     if args.backend == "milvus":
         if not args.uri or not args.collection:
             raise ValueError("--backend milvus needs --uri and --collection")
@@ -190,12 +195,23 @@ def _add(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from dshgan.collection.merge import merge_indexes
 
+    milvus = args.backend == "milvus"
+    if milvus and (not args.uri or not args.collection):
+        raise ValueError("--backend milvus needs --uri and --collection")
+    if not milvus and args.out is None:
+        raise ValueError("give --out (the index file to write)")
     report = merge_indexes(args.parts, args.out, skip_duplicates=args.skip_duplicates)
     if report.duplicates:
         print(f"{len(report.duplicates)} image(s) were in more than one part: kept the first "
               f"copy, e.g. {report.duplicates[:3]}", file=sys.stderr)
-    print(f"merged {report.parts} parts: {args.out} holds {len(report.index)} images "
-          f"({report.index.bits}-bit codes, root {report.index.root})")
+    where = [args.out] if args.out else []
+    if milvus:
+        from dshgan.collection.milvus_store import MilvusStore
+
+        MilvusStore.write(report.index, args.uri, args.collection, args.token).close()
+        where.append(f"Milvus collection {args.collection!r} at {args.uri}")
+    print(f"merged {report.parts} parts, {len(report.index)} images ({report.index.bits}-bit "
+          f"codes, root {report.index.root}), into {' and '.join(where)}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The Milvus back end on Milvus Lite: distances equal the exact index's on a few thousand random
 codes at 12, 48 and 64 bits (codes padded to whole bytes); ids equal too below the k-th distance
 (at it, Milvus may pick other tied items); k above Milvus's limit is refused before any query;
-build, search, info and remove through the command line."""
+build, search, info, remove and merge through the command line."""
 
 import json
 
@@ -125,3 +125,11 @@ def test_command_line_build_search_remove(run_dir, images, tmp_path, uri, capsys
     code, _, err = run(capsys, "index", "build", run_dir, "--images", images, "--no-progress",
                        "--backend", "milvus", "--uri", uri)
     assert code == 2 and "--collection" in err
+    code, _, err = run(capsys, "index", "build", run_dir, "--images", images, "--shard", "0/2",
+                       *milvus)
+    assert code == 2 and "index merge" in err
+    # an index file (or parts built apart) into Milvus through merge
+    code, out, err = run(capsys, "index", "merge", tmp_path / "copy.index", "--backend",
+                         "milvus", "--uri", uri, "--collection", "merged")
+    assert code == 0 and "merged 1 parts, 24 images" in out, err
+    assert len(MilvusStore.open(uri, "merged")) == 24
