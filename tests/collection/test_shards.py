@@ -1,7 +1,7 @@
 """Sharded builds: shards are contiguous runs of whole chunks covering the list once; two
 torchrun ranks write the very file one process writes (byte for byte); `--shard R/N` parts
 merged equal the whole; merge refuses another model, another code length and overlapping parts
-(or keeps the first copy with --skip-duplicates)."""
+(or keeps the first copy with --skip-duplicates); a stopped shard resumes from its own chunks."""
 
 import os
 import subprocess
@@ -122,3 +122,29 @@ def test_merge_refuses_other_models_bits_and_overlaps(whole_and_parts, run_dir, 
     report = merge_indexes([parts[1], whole], skip_duplicates=True)
     assert len(report.index) == 24 and len(report.duplicates) == len(ImageIndex.load(parts[1]))
     assert set(report.index.paths) == set(ImageIndex.load(whole).paths)
+
+
+def test_a_stopped_shard_resumes_from_its_own_chunks(run_dir, images, tmp_path):
+    from dshgan.collection import Encoder, build_index
+    from dshgan.collection.shards import shard_folder
+
+    encoder = Encoder.from_run(run_dir, device="cpu")
+    options = {"chunk": 5, "progress": False, "workers": 0, "encoder": encoder,
+               "shard": (1, 2)}
+    whole = build_index(None, images, tmp_path / "whole.index", **options)
+
+    class Stop(Exception):
+        pass
+
+    def stop(i, n):
+        raise Stop
+
+    out = tmp_path / "part.index"
+    with pytest.raises(Stop):
+        build_index(None, images, out, after_chunk=stop, **options)
+    assert os.path.isdir(shard_folder(str(out), 1, 2)) and not out.exists()
+    again = build_index(None, images, out, **options)
+    assert (again.resumed_chunks, again.chunks, again.listed) == (1, 3, 14)
+    assert not os.path.exists(shard_folder(str(out), 1, 2))
+    assert out.read_bytes() == (tmp_path / "whole.index").read_bytes()
+    assert ImageIndex.load(out).paths == whole.index.paths
