@@ -128,6 +128,8 @@ def run_index_command(args: argparse.Namespace) -> int:
         return 130
     except (FileNotFoundError, FileExistsError):
         raise
+    except ImportError as err:  # an optional back end not installed: one line, how to get it
+        raise RuntimeError(str(err)) from err
     except OSError as err:  # permissions, a full disk: reported by `main` like the others
         raise RuntimeError(str(err)) from err
 
