@@ -122,7 +122,11 @@ def _run(config_name: str, args: argparse.Namespace) -> int:
         config, dataset, protocol = dry_run_setup(config)
     metrics = run_experiment(config, run_dir, resume=args.resume, progress=not args.no_progress,
                              dataset=dataset, protocol=protocol)
-    _print_summary(metrics, run_dir)
+    from dshgan.distributed import torchrun_world
+
+    world = torchrun_world()
+    if world is None or world.is_main:  # under torchrun, rank 0 prints
+        _print_summary(metrics, run_dir)
     return 0
 
 
