@@ -58,11 +58,12 @@ def result(id, labels):
 def test_precision_counts_shared_labels_without_the_query_item():
     rows = [result(5, ["cat"]), result(1, ["cat", "pet"]), result(2, ["dog"]),
             result(3, []), result(4, ["pet"])]
-    assert precision(rows, ["cat"], 5) == 1 / 4
-    assert precision(rows, ["cat", "pet"], 5) == 2 / 4
-    assert precision(rows, ["cat"], None) == 2 / 5
+    assert precision(rows, ["cat"], 5) == 1 / 3  # item 3 has no label: it counts neither way
+    assert precision(rows, ["cat", "pet"], 5) == 2 / 3
+    assert precision(rows, ["cat"], None) == 2 / 4
     assert precision(rows, None, None) is None and precision(rows, [], 5) is None
     assert precision(rows[:1], ["cat"], 5) is None
+    assert precision([rows[0], rows[3]], ["cat"], 5) is None
 
 
 @pytest.fixture(scope="module")

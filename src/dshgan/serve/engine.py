@@ -166,11 +166,13 @@ def thumbnail_url(id: int, root_path: str = "") -> str:
 
 def precision(results: list[SearchResult], query_labels: list[str] | None,
               query_item: int | None) -> float | None:
-    """Share of the results (the query's own item left out) sharing at least one label with the
-    query: docs/design.md's relevance. None when the query's labels are unknown or empty."""
+    """Share of the labelled results (the query's own item left out) sharing at least one label
+    with the query: docs/design.md's relevance. An unlabelled result counts neither way (its
+    relevance is unknown). None when the query's labels are unknown or no other result has a
+    label."""
     if not query_labels:
         return None
-    others = [r for r in results if r.id != query_item]
+    others = [r for r in results if r.id != query_item and r.labels]
     if not others:
         return None
     wanted = set(query_labels)

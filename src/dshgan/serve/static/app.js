@@ -94,8 +94,8 @@ function show(data, imageSrc, title) {
   $("query-labels").textContent = q.labels && q.labels.length ? `label ${q.labels.join(", ")}` : "";
   let summary = `${data.results.length} results in ${data.took_ms.toFixed(1)} ms`;
   if (data.precision !== null) {
-    summary += `; precision ${data.precision.toFixed(2)} (share of the other results with the ` +
-      "query's label)";
+    summary += `; precision ${data.precision.toFixed(2)} (share of the other labelled results ` +
+      "with the query's label)";
   } else if (hasLabels) {
     summary += "; precision unknown (the query has no label in this index)";
   }
