@@ -5,6 +5,8 @@ triplet likelihood), on real labelled images only.
 They reuse :class:`HashingNet`'s trunk and hash heads; the loss sees the pre-sigmoid outputs u,
 whose sign is exactly the bit the net encodes (sigmoid(u) > 0.5 iff u > 0). "Same budget" means
 the same epochs and the same number of images through the CNN per step (DSH-GAN's 3 per anchor).
+Under torchrun each rank takes its share of every batch and the gradients are averaged
+(train/distributed.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ from dshgan.losses.dtsh import DTSHLoss
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.best_epoch import TrainingProgress
 from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.distributed import (
+    average_buffers,
+    average_param_grads,
+    batch_share,
+    broadcast_modules,
+    checkpoint_rng,
+    epoch_order,
+    from_main,
+    is_main,
+    mean_over_ranks,
+    own_rng,
+    rank_seed,
+)
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.hashing_setup import build_hashing_net, net_optimiser
 from dshgan.train.image_tensors import augment
@@ -41,11 +56,12 @@ def train_deep_baseline(
     loss_fn = DEEP_BASELINES[method]()
     checkpoint_path = Path(checkpoint_path)
     net = build_hashing_net(cfg, bits, data.num_classes).to(device)
+    broadcast_modules(net)
     # The same parameter groups and peak rates as stage 2 (backbone_lr_scale), for a fair budget.
     batch_size = 3 * cfg.batch_size
     steps_per_epoch = max(1, len(data.train_images) // batch_size)
-    _, opt, schedule = net_optimiser(net, cfg, cfg.epochs * steps_per_epoch)
-    batches = torch.Generator().manual_seed(seed + 2)
+    params, opt, schedule = net_optimiser(net, cfg, cfg.epochs * steps_per_epoch)
+    batches = torch.Generator().manual_seed(rank_seed(seed) + 2)  # this rank's draws
     run = _resume(checkpoint_path, device, net, opt, schedule, batches) or TrainingProgress(
         {"loss": [], "val_map": [], "val_map_loo": []})
     images = LabelledImages(data.train_images, augment if cfg.augment else None, batches, device)
@@ -55,30 +71,36 @@ def train_deep_baseline(
                desc=f"{method.upper()} {'/'.join(map(str, bits))} bits", disable=not progress)
     while run.epoch < cfg.epochs:
         net.train()
-        order = torch.randperm(len(data.train_images), generator=batches)
+        order = epoch_order(len(data.train_images), batches, seed, run.epoch)
         for s in range(steps_per_epoch):
-            idx = order[s * batch_size:(s + 1) * batch_size]
+            batch = order[s * batch_size:(s + 1) * batch_size]
+            idx = batch[batch_share(len(batch))]  # this rank's share (all of it in one process)
             x = images(idx)
             y = labels_t[idx].to(device)
             h = net.features(x)
             loss = torch.stack([loss_fn(net.hash_heads[str(b)](h), y).total for b in bits]).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            average_param_grads(params, len(idx))
             opt.step()
             schedule.step()
-            run.history["loss"].append(loss.item())
+            logged = mean_over_ranks([loss.item()], len(idx))[0]
+            run.history["loss"].append(logged)
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            bar.set_postfix(loss=f"{logged:.3f}")
         run.epoch += 1
-        val, loo = validate(net, device)
+        average_buffers(net)
+        val, loo = from_main(lambda: validate(net, device))  # rank 0 scores, all record
         logger.info("%s %s: epoch %d validation mAP %s, leave-one-out %s", method, bits,
                     run.epoch, {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()})
         run.record_epoch(net, val, loo)
-        save_checkpoint(checkpoint_path, {
-            "net": net.state_dict(), "opt": opt.state_dict(), "schedule": schedule.state_dict(),
-            "epoch": run.epoch, "history": run.history, "best_score": run.best_score,
-            "best_state": run.best_state, "rng": rng_state(batches)})
+        rng = checkpoint_rng(rng_state(batches))
+        if is_main():
+            save_checkpoint(checkpoint_path, {
+                "net": net.state_dict(), "opt": opt.state_dict(),
+                "schedule": schedule.state_dict(), "epoch": run.epoch, "history": run.history,
+                "best_score": run.best_score, "best_state": run.best_state, **rng})
     bar.close()
     return run.finish(net)
 
@@ -91,6 +113,6 @@ def _resume(path: Path, device, net: HashingNet, opt, schedule, batches: torch.G
     net.load_state_dict(state["net"])
     opt.load_state_dict(state["opt"])
     schedule.load_state_dict(state["schedule"])
-    set_rng_state(state["rng"], batches)
+    set_rng_state(own_rng(state, path), batches)
     return TrainingProgress(state["history"], state["epoch"], state["best_score"],
                             state["best_state"])

@@ -11,6 +11,7 @@ from dshgan.config import GANConfig
 from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.distributed import average_buffers, checkpoint_rng, is_main, own_rng
 from dshgan.train.runtime import logger
 
 
@@ -46,14 +47,19 @@ class GANState:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.history, self.step = state["history"], state["step"]
-        set_rng_state(state["rng"], self.batches)
+        set_rng_state(own_rng(state, path), self.batches)
         logger.info("stage 1: resumed from %s at step %d/%d", path, self.step, self.cfg.steps)
 
     def save(self, path: Path) -> None:
+        """Every rank calls it (their batch-norm statistics are averaged and their random
+        states gathered); rank 0 writes."""
+        average_buffers(self.generator, self.discriminator)
+        rng = checkpoint_rng(rng_state(self.batches))
+        if not is_main():
+            return
         save_checkpoint(path, {
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "step": self.step, "history": self.history, "rng": rng_state(self.batches),
-            "config": self.cfg.__dict__,
+            "step": self.step, "history": self.history, **rng, "config": self.cfg.__dict__,
         })

@@ -10,6 +10,7 @@ import torch
 
 from dshgan.losses.adversarial import discriminator_loss, generator_loss
 from dshgan.losses.classification import classification_loss
+from dshgan.train.distributed import average_param_grads, mean_over_ranks, share_size
 from dshgan.train.gan_state import GANState
 from dshgan.train.image_tensors import to_tensor_images
 
@@ -33,9 +34,19 @@ class StepLosses(NamedTuple):
     d_class_acc: float | None  # D's accuracy on the labelled batch (single-label only)
 
 
-def gan_step(state: GANState, data: GANData, device: torch.device) -> StepLosses:
-    """Draw the three batches (labelled, unlabelled, synthetic), update D, then G."""
-    cfg, rng, n = state.cfg, state.batches, state.cfg.batch_size
+class GANBatch(NamedTuple):
+    """One step's draws: a labelled real batch, an unlabelled real batch, the labels and noise
+    of a synthetic batch."""
+
+    x_lab: torch.Tensor
+    y_lab: torch.Tensor
+    x_unl: torch.Tensor
+    y_fake: torch.Tensor
+    noise: torch.Tensor
+
+
+def draw_batch(state: GANState, data: GANData, n: int, device: torch.device) -> GANBatch:
+    rng = state.batches
     lab_idx = torch.randint(0, len(data.labelled), (n,), generator=rng).numpy()
     unl_idx = torch.randint(0, len(data.pool), (n,), generator=rng).numpy()
     fake_idx = torch.randint(0, len(data.labelled), (n,), generator=rng)
@@ -43,28 +54,54 @@ def gan_step(state: GANState, data: GANData, device: torch.device) -> StepLosses
     y_lab = data.labels[lab_idx].to(device)
     x_unl = to_tensor_images(data.pool[unl_idx], device)
     y_fake = data.labels[fake_idx].to(device)
-    noise = torch.randn(n, cfg.noise_dim, generator=rng).to(device)
-    fake = state.generator(noise, y_fake)
+    noise = torch.randn(n, state.cfg.noise_dim, generator=rng).to(device)
+    return GANBatch(x_lab, y_lab, x_unl, y_fake, noise)
 
-    # D: real/synthetic on both real batches and the synthetic one; classes on the labelled one.
-    out_real = state.discriminator(torch.cat([x_lab, x_unl]))
+
+def discriminator_objective(state: GANState, data: GANData, batch: GANBatch,
+                            fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's loss: real/synthetic on both real batches and the synthetic one; classes on the
+    labelled one. Also returns D's class logits of the labelled batch."""
+    n = len(batch.y_lab)
+    out_real = state.discriminator(torch.cat([batch.x_lab, batch.x_unl]))
     out_fake = state.discriminator(fake.detach())
-    d_cls = classification_loss(out_real.class_logits[:n], y_lab, data.multi_label)
+    d_cls = classification_loss(out_real.class_logits[:n], batch.y_lab, data.multi_label)
     d_loss = (discriminator_loss(out_real.real_logit, out_fake.real_logit)
-              + cfg.classification_weight * d_cls)
+              + state.cfg.classification_weight * d_cls)
+    return d_loss, out_real.class_logits[:n]
+
+
+def generator_objective(state: GANState, data: GANData, batch: GANBatch,
+                        fake: torch.Tensor) -> torch.Tensor:
+    """G's loss: be called real, and be classified as the labels it was asked for."""
+    out_gen = state.discriminator(fake)
+    return generator_loss(out_gen.real_logit) + state.cfg.classification_weight * (
+        classification_loss(out_gen.class_logits, batch.y_fake, data.multi_label))
+
+
+def gan_step(state: GANState, data: GANData, device: torch.device) -> StepLosses:
+    """Draw the three batches (labelled, unlabelled, synthetic), update D, then G.
+
+    With several processes each draws its share of the batch (its own random stream) and the
+    gradients are averaged over them before each update (train/distributed.py)."""
+    n = share_size(state.cfg.batch_size)
+    batch = draw_batch(state, data, n, device)
+    fake = state.generator(batch.noise, batch.y_fake)
+
+    d_loss, class_logits = discriminator_objective(state, data, batch, fake)
     state.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
+    average_param_grads(state.discriminator.parameters(), n)
     state.opt_d.step()
 
-    # G: be called real, and be classified as the labels it was asked for.
-    out_gen = state.discriminator(fake)
-    g_loss = generator_loss(out_gen.real_logit) + cfg.classification_weight * (
-        classification_loss(out_gen.class_logits, y_fake, data.multi_label))
+    g_loss = generator_objective(state, data, batch, fake)
     state.opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
+    average_param_grads(state.generator.parameters(), n)
     state.opt_g.step()
 
     acc = None
     if not data.multi_label:
-        acc = float((out_real.class_logits[:n].argmax(1) == y_lab.argmax(1)).float().mean())
-    return StepLosses(d_loss.item(), g_loss.item(), acc)
+        acc = float((class_logits.argmax(1) == batch.y_lab.argmax(1)).float().mean())
+    d, g, a = mean_over_ranks([d_loss.item(), g_loss.item(), acc or 0.0], n)
+    return StepLosses(d, g, None if acc is None else a)

@@ -1,6 +1,6 @@
 """Stage 2's checkpoint, written after every epoch: everything a killed run needs to continue
 bit for bit (weights, optimisers, schedule, generator, weight average, history, best epoch and
-every random state)."""
+every random state: each rank's, under torchrun)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,24 @@ import torch
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.best_epoch import TrainingProgress
 from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.distributed import checkpoint_rng, is_main, own_rng
 from dshgan.train.hashing_step import HashingUpdate
 
 
 def save_hashing_checkpoint(path: Path, net: HashingNet, update: HashingUpdate,
                             progress: TrainingProgress, batches: torch.Generator,
                             bits: list[int]) -> None:
+    """Every rank calls it (their random states are gathered); rank 0 writes."""
+    rng = checkpoint_rng(rng_state(batches))
+    if not is_main():
+        return
     parts = update.state_dict()
     save_checkpoint(path, {
         "net": net.state_dict(), "opt_net": parts["opt_net"], "schedule": parts["schedule"],
         "generator": parts["generator"], "opt_g": parts["opt_g"],
         "epoch": progress.epoch, "history": progress.history,
         "best_score": progress.best_score, "best_state": progress.best_state,
-        "rng": rng_state(batches), "bits": bits, "weight_average": parts["weight_average"],
+        **rng, "bits": bits, "weight_average": parts["weight_average"],
     })
 
 
@@ -35,6 +40,6 @@ def resume_hashing(path: Path, device: torch.device, net: HashingNet, update: Ha
     state = load_checkpoint(path, device)
     net.load_state_dict(state["net"])
     update.load_state_dict(state, path)
-    set_rng_state(state["rng"], batches)
+    set_rng_state(own_rng(state, path), batches)
     return TrainingProgress(state["history"], state["epoch"], state["best_score"],
                             state["best_state"])

@@ -18,6 +18,7 @@ from dshgan.losses.classification import classification_loss
 from dshgan.losses.triplet import TripletRankingLoss
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.consistency import ConsistencyTerm, PoolConsistency
+from dshgan.train.distributed import share_size
 from dshgan.train.triplet_sources import Triplets
 
 
@@ -69,6 +70,7 @@ def hashing_losses(cfg: HashingConfig, multi_label: bool, pool, rng: torch.Gener
     """The losses ``cfg`` switches on; the consistency term draws from ``pool`` with ``rng``."""
     consistency = None
     if cfg.consistency_weight > 0:
-        consistency = PoolConsistency(pool, cfg.consistency_batch_size,
+        # Under torchrun each rank takes its share of the unlabelled batch, as of the anchors.
+        consistency = PoolConsistency(pool, share_size(cfg.consistency_batch_size),
                                       cfg.consistency_threshold, multi_label, rng, device)
     return HashingLosses(cfg, multi_label, device, consistency)

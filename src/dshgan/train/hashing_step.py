@@ -1,5 +1,6 @@
 """What one stage-2 step changes: the net's and the generator's weights (simultaneous gradient
-steps from one forward pass), the learning-rate schedule, and the weight average."""
+steps from one forward pass), the learning-rate schedule, and the weight average. Under torchrun
+both sets of gradients are averaged over the ranks (train/distributed.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 from dshgan.config import HashingConfig
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
+from dshgan.train.distributed import average_buffers, average_gradients, world_size
 from dshgan.train.hashing_losses import LossTerms
 from dshgan.train.hashing_setup import net_optimiser
 from dshgan.train.weight_average import WeightAverage
@@ -36,12 +38,25 @@ class HashingUpdate:
         """The weights validation scores and the run keeps: the average when there is one."""
         return self.average.shadow if self.average is not None else net
 
-    def apply(self, net: HashingNet, terms: LossTerms) -> None:
-        grads = torch.autograd.grad(terms.net, self.net_params,
-                                    retain_graph=self.updates_generator, allow_unused=True)
+    def apply(self, net: HashingNet, terms: LossTerms | None, weight: float = 1) -> bool:
+        """One update from ``terms`` (None: this rank's anchors had no triplet); whether it
+        stepped. With several processes both sets of gradients, the net's and the generator's,
+        are averaged over the ranks, weighted by ``weight`` (this rank's anchors)."""
+        if terms is None and world_size() == 1:
+            return False
+        g_params = list(self.generator.parameters()) if self.updates_generator else []
+        grads, g_grads = [None] * len(self.net_params), [None] * len(g_params)
+        if terms is not None:
+            grads = torch.autograd.grad(terms.net, self.net_params,
+                                        retain_graph=self.updates_generator, allow_unused=True)
+            if self.updates_generator:
+                g_grads = torch.autograd.grad(terms.generator, g_params, allow_unused=True)
+        both, total = average_gradients([*self.net_params, *g_params], [*grads, *g_grads],
+                                        weight)
+        if total == 0:  # no rank had a triplet
+            return False
+        grads, g_grads = both[:len(self.net_params)], both[len(self.net_params):]
         if self.updates_generator:
-            g_params = list(self.generator.parameters())
-            g_grads = torch.autograd.grad(terms.generator, g_params, allow_unused=True)
             for p, g in zip(g_params, g_grads):
                 p.grad = g
             self.opt_g.step()
@@ -51,6 +66,12 @@ class HashingUpdate:
         self.schedule.step()
         if self.average is not None:
             self.average.update(net)
+        return True
+
+    def average_buffers(self, net: HashingNet) -> None:
+        """Batch-norm statistics of the net, the generator and the average, over the ranks."""
+        average_buffers(net, self.generator,
+                        self.average.shadow if self.average is not None else None)
 
     def state_dict(self) -> dict:
         g, opt_g, average = self.generator, self.opt_g, self.average

@@ -22,6 +22,7 @@ from dshgan.config import HashingConfig
 from dshgan.io_utils import atomic_file
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
+from dshgan.train.distributed import barrier, is_main
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.runtime import logger
@@ -139,17 +140,18 @@ def self_train(
 def pseudo_labels(cfg: HashingConfig, net: HashingNet, data: HashingData, device: torch.device,
                   path: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """(rows of the pool, their labels) for one round: read from ``path`` when a killed run
-    already chose them, else chosen with ``net`` and written there."""
-    if path.exists():
-        saved = np.load(path)
-        return saved["rows"], saved["labels"]
-    probs = class_probabilities(net, data.unlabelled, data.multi_label, device,
-                                progress=progress)
-    rows, pseudo = select_pseudo_labels(probs, data.multi_label, cfg.pseudo_label_threshold,
-                                        cfg.pseudo_labels_per_class)
-    with atomic_file(path) as tmp:
-        np.savez(tmp, rows=rows, labels=pseudo)
-    return rows, pseudo
+    already chose them, else chosen with ``net`` and written there (by rank 0 under torchrun;
+    the other ranks wait for the file, then read it)."""
+    if is_main() and not path.exists():
+        probs = class_probabilities(net, data.unlabelled, data.multi_label, device,
+                                    progress=progress)
+        rows, pseudo = select_pseudo_labels(probs, data.multi_label, cfg.pseudo_label_threshold,
+                                            cfg.pseudo_labels_per_class)
+        with atomic_file(path) as tmp:
+            np.savez(tmp, rows=rows, labels=pseudo)
+    barrier()
+    saved = np.load(path)
+    return saved["rows"], saved["labels"]
 
 
 def _round_config(cfg: HashingConfig) -> HashingConfig:

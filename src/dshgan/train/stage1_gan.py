@@ -5,7 +5,8 @@ unlabelled real batch (real/synthetic output only) and a synthetic batch; the ge
 pushed to make images the discriminator calls real *and* classifies as the labels they were drawn
 from (gan_step.py). Synthetic labels are drawn from the labelled set's label vectors, so
 multi-label data gets label combinations that actually occur. The nets, optimisers and history
-live in gan_state.py, with checkpoint and resume.
+live in gan_state.py, with checkpoint and resume. Under torchrun every rank draws its share of
+each batch from its own stream and the gradients are averaged (train/distributed.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 from dshgan.config import GANConfig
 from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
+from dshgan.train.distributed import broadcast_modules, rank_seed
 from dshgan.train.gan_state import GANState, build_gan
 from dshgan.train.gan_step import GANData, gan_step
 from dshgan.train.runtime import logger
@@ -40,7 +42,9 @@ def train_gan(
 ) -> tuple[ConditionalGenerator, Discriminator, dict]:
     """Train (or resume, or just load when finished) the GAN; returns G, D and the loss history."""
     checkpoint_path = Path(checkpoint_path)
-    state = GANState(cfg, labelled_labels.shape[1], labelled_images.shape[1], device, seed)
+    state = GANState(cfg, labelled_labels.shape[1], labelled_images.shape[1], device,
+                     rank_seed(seed))
+    broadcast_modules(state.generator, state.discriminator)
     state.resume(checkpoint_path, device)
     data = GANData(labelled_images, labelled_labels, unlabelled_images, multi_label)
     bar = tqdm(total=cfg.steps, initial=state.step, desc="stage 1 GAN", disable=not progress)

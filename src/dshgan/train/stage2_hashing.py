@@ -9,7 +9,8 @@ validated and kept; the raw weights' leave-one-out view is logged beside it for 
 The parts, each in its own module: where triplets come from (triplet_sources.py), which losses
 apply (hashing_losses.py), what a step changes (hashing_step.py), validation (validation.py),
 which epoch is kept (best_epoch.py), checkpoint and resume (hashing_checkpoint.py). This module
-checks the options and runs the epochs.
+checks the options and runs the epochs. Under torchrun each rank takes its share of every batch
+of anchors and draws its own triplets (train/distributed.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ from dshgan.config import HashingConfig
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.best_epoch import TrainingProgress
+from dshgan.train.distributed import (
+    batch_share,
+    broadcast_modules,
+    epoch_order,
+    from_main,
+    mean_over_ranks,
+    rank_seed,
+)
 from dshgan.train.hashing_checkpoint import resume_hashing, save_hashing_checkpoint
 from dshgan.train.hashing_data import HashingData
-from dshgan.train.hashing_losses import HashingLosses, LossTerms, hashing_losses
+from dshgan.train.hashing_losses import HashingLosses, hashing_losses
 from dshgan.train.hashing_setup import build_hashing_net
 from dshgan.train.hashing_step import HashingUpdate
 from dshgan.train.runtime import logger
@@ -70,9 +79,12 @@ def train_hashing(
     net = build_hashing_net(cfg, bits, data.num_classes).to(device)
     if init_state is not None:
         net.load_state_dict(init_state)
+    broadcast_modules(net)
     steps_per_epoch = max(1, len(data.train_images) // cfg.batch_size)
     update = HashingUpdate(cfg, net, generator, device, cfg.epochs * steps_per_epoch)
-    batches = torch.Generator().manual_seed(seed + 1)  # every draw of the run, in a fixed order
+    # Every draw of this rank, in a fixed order (a plain process: rank_seed(seed) == seed).
+    shared_seed, seed = seed, rank_seed(seed)
+    batches = torch.Generator().manual_seed(seed + 1)
     run = resume_hashing(checkpoint_path, device, net, update, batches)
     if run is None:
         run = TrainingProgress({k: [] for k in HISTORY_KEYS})
@@ -86,14 +98,16 @@ def train_hashing(
                disable=not progress, desc=f"stage 2 hashing {'/'.join(map(str, bits))} bits")
     while run.epoch < cfg.epochs:
         net.train()
-        order = torch.randperm(len(data.train_images), generator=batches)
+        order = epoch_order(len(data.train_images), batches, shared_seed, run.epoch)
         for s in range(steps_per_epoch):
-            idx = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-            terms = train_step(net, idx, source, losses, update, run.history)
-            if terms is not None:
+            batch = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+            logged = train_step(net, batch[batch_share(len(batch))], source, losses, update,
+                                run.history)
+            if logged is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{terms.net.item():.3f}", trip=f"{terms.triplet.item():.3f}")
+                bar.set_postfix(loss=f"{logged[0]:.3f}", trip=f"{logged[1]:.3f}")
         run.epoch += 1
+        update.average_buffers(net)
         validate_epoch(net, update, validate, run, bits, cfg.epochs, device)
         save_hashing_checkpoint(checkpoint_path, net, update, run, batches, bits)
     bar.close()
@@ -101,23 +115,28 @@ def train_hashing(
 
 
 def train_step(net: HashingNet, idx: torch.Tensor, source, losses: HashingLosses,
-               update: HashingUpdate, history: dict) -> LossTerms | None:
-    """One step on the anchors ``idx``: triplets, losses, update, history. None (and nothing
-    changes) when no anchor of the batch has a triplet."""
+               update: HashingUpdate, history: dict) -> list[float] | None:
+    """One step on the anchors ``idx`` (this rank's share): triplets, losses, update, history.
+    Returns the logged losses (net, triplet, adversarial, classification, generator; the global
+    batch's under torchrun), or None (and nothing changes) when no anchor has a triplet."""
     triplets = source(net, idx)
-    if triplets is None:
-        return None
-    terms = losses(net, triplets)
-    if terms.consistency is not None:
+    terms = losses(net, triplets) if triplets is not None else None
+    n = triplets.n if triplets is not None else 0
+    if terms is not None and terms.consistency is not None:
         history.setdefault("consistency", []).append(terms.consistency.loss.item())
         history.setdefault("confident", []).append(terms.consistency.confident)
-    update.apply(net, terms)
-    history["loss"].append(terms.net.item())
-    history["triplet"].append(terms.triplet.item())
-    history["adversarial"].append(terms.adversarial.item())
-    history["classification"].append(terms.classification.item())
-    history["generator"].append(terms.generator.item() if update.updates_generator else 0.0)
-    return terms
+    if not update.apply(net, terms, n):
+        return None
+    logged = [0.0] * 5
+    if terms is not None:
+        logged = [terms.net.item(), terms.triplet.item(), terms.adversarial.item(),
+                  terms.classification.item(),
+                  terms.generator.item() if update.updates_generator else 0.0]
+    logged = mean_over_ranks(logged, n)
+    for key, value in zip(("loss", "triplet", "adversarial", "classification", "generator"),
+                          logged):
+        history[key].append(value)
+    return logged
 
 
 def validate_epoch(net: HashingNet, update: HashingUpdate, validate: ValidationPass,
@@ -125,12 +144,12 @@ def validate_epoch(net: HashingNet, update: HashingUpdate, validate: ValidationP
     """Score the kept weights (the average when there is one) and record the epoch; with an
     average, the raw weights' leave-one-out view is logged beside it."""
     kept = update.kept(net)
-    val, loo = validate(kept, device)
+    val, loo = from_main(lambda: validate(kept, device))  # rank 0 scores, every rank records
     logger.info("stage 2 %s: epoch %d/%d validation mAP %s, leave-one-out %s%s", bits,
                 run.epoch, epochs, _rounded(val), _rounded(loo),
                 " (weight average)" if update.average is not None else "")
     if update.average is not None and len(validate.val_labels):
-        raw = validate.leave_one_out(net, device)
+        raw = from_main(lambda: validate.leave_one_out(net, device))
         run.history.setdefault("val_map_loo_raw", []).append(
             {str(b): v for b, v in raw.items()})
         logger.info("stage 2 %s: epoch %d/%d raw weights leave-one-out %s", bits, run.epoch,
