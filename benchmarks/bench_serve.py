@@ -14,10 +14,12 @@ queries are real sample images, and each answer must put the query's own file fi
 
 Per mode the server is a fresh ``python -m dshgan serve`` process on a loopback port: a warm-up
 second, one client alone (latency: p50), then ``--clients`` clients at once (throughput, p50 and
-p99, errors), its resident memory (VmRSS) when ready and at the end. The clients are threads of
+p99, errors), its resident memory (VmRSS) when ready, one second into the many-client load (when
+the buffers of full batches exist) and at the end: the last two must match. The clients are threads of
 this process (keep-alive HTTP/1.1, prebuilt multipart bodies), so on a small machine they share
 the cores with the server. The CNN's own throughput is measured in this process first: the run's
-net on decoded images in batches of 256, as ``dshgan index build`` encodes.
+net on decoded images in batches of 256, as ``dshgan index build`` encodes, with the server's
+number of torch threads (``--threads``, default half the cores).
 
 Targets: 16-client throughput >= 0.8 x the CNN's own; p50 < 50 ms at 1 client; p99 < 250 ms
 at 16 clients; memory flat (end within 10% of start). Each is printed as met or missed.
@@ -113,10 +115,14 @@ def build_bench_index(run: Path, work: Path, codes: int, seed: int) -> tuple[Pat
     return out, queries
 
 
-def cnn_throughput(run: Path, queries: list[Path], seconds: float) -> dict:
-    """Images/s of the run's net alone: decoded images, batches of 256 (as index build)."""
+def cnn_throughput(run: Path, queries: list[Path], seconds: float, threads: int) -> dict:
+    """Images/s of the run's net alone: decoded images, batches of 256 (as index build), with
+    as many torch threads as the server's net has."""
+    import torch
+
     from dshgan.collection import Encoder
 
+    torch.set_num_threads(threads)
     encoder = Encoder.from_run(run)
     images = encoder.prepare([str(p) for p in queries[:512]])
     batch = np.concatenate([images] * (256 // len(images) + 1))[:256]
@@ -235,21 +241,37 @@ def run_mode(name: str, batch: int, index: Path, run: Path, bodies: list,
     started = time.perf_counter()
     server = start_server(index, run, port, batch, args.threads)
     ready_s = time.perf_counter() - started
+    samples: list[tuple[float, float]] = []  # (seconds into the 16-client phase, RSS MB)
+    stop = threading.Event()
+
+    def sample(started: float) -> None:
+        while not stop.wait(0.5):
+            samples.append((time.perf_counter() - started, rss_mb(server.pid)))
+
     try:
-        rss_start = rss_mb(server.pid)
+        rss_ready = rss_mb(server.pid)
         load(port, bodies, 1, args.warmup, args.k)
         single = load(port, bodies, 1, args.single_seconds, args.k)
         before = stats(port)["batching"]
+        sampler = threading.Thread(target=sample, args=(time.perf_counter(),))
+        sampler.start()
         many = load(port, bodies, args.clients, args.seconds, args.k)
+        stop.set()
+        sampler.join()
         after = stats(port)["batching"]
         rss_end = rss_mb(server.pid)
     finally:
+        stop.set()
         server.terminate()
         server.wait(timeout=30)
+    # memory "at start" of the load: after its first second, when the net's buffers for full
+    # batches exist; a leak shows as growth from there to the end
+    rss_start = next((mb for t, mb in samples if t >= 1.0), rss_end)
     passes = after["forward_passes"] - before["forward_passes"]
     mean_batch = (after["images_encoded"] - before["images_encoded"]) / max(passes, 1)
     return {"name": name, "batch": batch, "ready_s": ready_s, "single": single, "many": many,
-            "rss_start": rss_start, "rss_end": rss_end, "mean_batch": mean_batch}
+            "rss_ready": rss_ready, "rss_start": rss_start, "rss_end": rss_end,
+            "mean_batch": mean_batch}
 
 
 # ---------------------------------------------------------------------- report
@@ -283,9 +305,12 @@ def main() -> int:
     emit(f"machine: {machine()}")
     run = trained_run(args, work)
     index, queries = build_bench_index(run, work, args.codes, args.seed)
-    cnn = cnn_throughput(run, queries, 2.0 if args.quick else 10.0)
-    emit(f"CNN alone ({run}): {cnn[256]:,.0f} images/s in batches of 256, {cnn[1]:,.0f} "
-         "images/s one at a time")
+    from dshgan.serve.settings import default_threads
+
+    threads = args.threads or default_threads()
+    cnn = cnn_throughput(run, queries, 2.0 if args.quick else 10.0, threads)
+    emit(f"CNN alone ({run}, {threads} torch thread(s), as the server): {cnn[256]:,.0f} "
+         f"images/s in batches of 256, {cnn[1]:,.0f} images/s one at a time")
     bodies = request_bodies(queries, work / "photos")
     modes = [run_mode("micro-batching", args.max_batch, index, run, bodies, args),
              run_mode("per request", 1, index, run, bodies, args)]
@@ -295,13 +320,14 @@ def main() -> int:
          f"1 client x {args.single_seconds:g} s")
     emit()
     emit("| mode | p50 ms, 1 client | queries/s, 16 | p50 ms, 16 | p99 ms, 16 | errors | "
-         "mean batch | RSS MB start -> end | ready s |")
+         "mean batch | RSS MB ready, load start -> end | ready s |")
     emit("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for m in modes:
         s, c = m["single"], m["many"]
         emit(f"| {m['name']} | {s['p50']:.1f} | {c['qps']:,.0f} | {c['p50']:.1f} | "
              f"{c['p99']:.1f} | {len(s['errors']) + len(c['errors'])} | "
-             f"{m['mean_batch']:.1f} | {m['rss_start']:.0f} -> {m['rss_end']:.0f} | "
+             f"{m['mean_batch']:.1f} | {m['rss_ready']:.0f}, {m['rss_start']:.0f} -> "
+             f"{m['rss_end']:.0f} | "
              f"{m['ready_s']:.1f} |")
     best = max(modes, key=lambda m: m["many"]["qps"])
     emit()

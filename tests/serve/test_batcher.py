@@ -1,6 +1,6 @@
-"""Micro-batching: every caller gets its own image's code, batches never exceed the cap, a lone
-query waits at most the wait, errors reach every caller; the real net gives the same codes
-batched or alone."""
+"""Micro-batching: every caller gets its own image's code, batches never exceed the cap, a batch
+waits only for announced images (a lone query not at all) and at most the wait, errors reach
+every caller; the real net gives the same codes batched or alone."""
 
 from __future__ import annotations
 
@@ -34,9 +34,15 @@ def images(n: int) -> list[np.ndarray]:
 def test_concurrent_callers_share_forward_passes_and_get_their_own_codes():
     net = Recorder(delay=0.01)
     batcher = MicroBatcher(net, max_batch=8, max_wait_s=0.05)
+
+    def request(image):  # as a server request does: announce, decode, submit
+        batcher.expect()
+        time.sleep(0.001)
+        return batcher.submit(image, expected=True)
+
     try:
         with ThreadPoolExecutor(20) as pool:
-            futures = list(pool.map(batcher.submit, images(40)))
+            futures = list(pool.map(request, images(40)))
             codes = [f.result(timeout=10) for f in futures]
     finally:
         batcher.close()
@@ -46,16 +52,50 @@ def test_concurrent_callers_share_forward_passes_and_get_their_own_codes():
     assert batcher.batches == len(net.sizes) and batcher.images == 40
 
 
-def test_a_lone_query_waits_at_most_the_wait():
+def test_a_lone_query_does_not_wait():
+    net = Recorder()
+    batcher = MicroBatcher(net, max_batch=32, max_wait_s=5.0)
+    try:
+        started = time.perf_counter()
+        assert int(batcher.submit(images(3)[2]).result(timeout=10)[0]) == 24
+        assert time.perf_counter() - started < 1.0 and net.sizes == [1]
+    finally:
+        batcher.close()
+
+
+def test_a_batch_waits_for_announced_images_and_no_longer():
+    net = Recorder()
+    batcher = MicroBatcher(net, max_batch=32, max_wait_s=5.0)
+    try:
+        started = time.perf_counter()
+        for _ in range(3):
+            batcher.expect()
+        first = batcher.submit(images(1)[0], expected=True)
+        time.sleep(0.1)  # the other two are still decoding: the batch waits for them
+        rest = [batcher.submit(x, expected=True) for x in images(3)[1:]]
+        assert [int(f.result(timeout=10)[0]) for f in [first, *rest]] == [0, 12, 24]
+        assert net.sizes == [3] and time.perf_counter() - started < 2.0
+        batcher.expect()  # one announced, then refused: the next batch does not wait for it
+        batcher.expect()
+        batcher.forget()
+        started = time.perf_counter()
+        assert int(batcher.submit(images(2)[1], expected=True).result(timeout=10)[0]) == 12
+        assert time.perf_counter() - started < 1.0 and net.sizes == [3, 1]
+    finally:
+        batcher.close()
+
+
+def test_an_announced_image_that_never_comes_costs_at_most_the_wait():
     net = Recorder()
     batcher = MicroBatcher(net, max_batch=32, max_wait_s=0.05)
     try:
+        batcher.expect()
+        batcher.expect()
         started = time.perf_counter()
-        assert int(batcher.submit(images(3)[2]).result(timeout=5)[0]) == 24
-        took = time.perf_counter() - started
+        batcher.submit(images(1)[0], expected=True).result(timeout=10)
+        assert 0.04 <= time.perf_counter() - started < 1.0 and net.sizes == [1]
     finally:
         batcher.close()
-    assert 0.04 <= took < 1.0 and net.sizes == [1]
 
 
 def test_a_full_batch_does_not_wait():

@@ -138,12 +138,17 @@ def create_app(settings: ServeSettings | None = None,
         data = bytes(image_part(parse_multipart(body, request.headers.get("content-type")),
                                 max_upload).data)
         t0 = time.perf_counter()
-        image = await run_in_threadpool(eng.prepare_upload, data)
+        eng.encoding.expect()  # a batch starting while this decodes may wait for it
+        try:
+            image = await run_in_threadpool(eng.prepare_upload, data)
+        except BaseException:
+            eng.encoding.forget()
+            raise
         t1 = time.perf_counter()
         if eng.encoding.max_batch > 1:
-            future = eng.encoding.submit(image)
+            future = eng.encoding.submit(image, expected=True)
         else:  # the plain way encodes right away: not on the event loop's thread
-            future = await run_in_threadpool(eng.encoding.submit, image)
+            future = await run_in_threadpool(eng.encoding.submit, image, True)
         code = await asyncio.wrap_future(future)
         t2 = time.perf_counter()
         results, query = await run_in_threadpool(eng.search_upload_code, code, data, k, radius)

@@ -3,9 +3,11 @@
 Why: the CNN is the cost of a query, and on a CPU a forward pass of one image costs nearly as
 much as one of sixteen (measured: benchmarks/bench_serve.py, docs/serve.md). A worker thread
 takes the first waiting image, waits at most ``max_wait_s`` for more (up to ``max_batch``),
-encodes them together and hands each caller its own code. The wait only starts when an image
-arrives, so a lone client pays at most ``max_wait_s`` extra. ``PerRequestEncoding`` is the plain
-alternative (each request encodes its own image, in its own thread), kept for the comparison.
+encodes them together and hands each caller its own code. It waits only for images known to be
+on the way: a request announces itself (``expect``) before it decodes its upload, and a batch
+goes as soon as no announced image is missing, so a lone client never waits.
+``PerRequestEncoding`` is the plain alternative (each request encodes its own image, in its own
+thread), kept for the comparison.
 """
 
 from __future__ import annotations
@@ -37,15 +39,32 @@ class MicroBatcher:
         self.max_wait_s = float(max_wait_s)
         self.batches = 0  # forward passes run, and images encoded: their ratio is the mean batch
         self.images = 0
+        self._coming = 0  # announced images not submitted yet
+        self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="dshgan-batcher", daemon=True)
         self._thread.start()
 
-    def submit(self, image: np.ndarray) -> Future:
+    def expect(self) -> None:
+        """An image will be submitted soon (its upload is being decoded): a batch that starts
+        meanwhile may wait for it."""
+        with self._lock:
+            self._coming += 1
+
+    def forget(self) -> None:
+        """The image announced by ``expect`` will not come (its upload was refused)."""
+        with self._lock:
+            self._coming -= 1
+
+    def submit(self, image: np.ndarray, expected: bool = False) -> Future:
+        """A Future of ``image``'s code; ``expected``: it was announced by ``expect``."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
         future: Future = Future()
+        if expected:
+            with self._lock:
+                self._coming -= 1
         self._queue.put((image, future))
         return future
 
@@ -65,9 +84,12 @@ class MicroBatcher:
             deadline = time.monotonic() + self.max_wait_s
             stop = False
             while len(batch) < self.max_batch:
+                left = deadline - time.monotonic()
                 try:
-                    left = deadline - time.monotonic()
-                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                    if left > 0 and self._coming > 0:  # an announced image is on its way
+                        item = self._queue.get(timeout=left)
+                    else:
+                        item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
@@ -105,7 +127,13 @@ class PerRequestEncoding:
         self.batches = 0
         self.images = 0
 
-    def submit(self, image: np.ndarray) -> Future:
+    def expect(self) -> None:
+        pass
+
+    def forget(self) -> None:
+        pass
+
+    def submit(self, image: np.ndarray, expected: bool = False) -> Future:
         future: Future = Future()
         try:
             future.set_result(self.encode_batch(image[None])[0])
