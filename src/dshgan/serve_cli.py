@@ -77,9 +77,10 @@ def run_serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"dshgan serve: listening on {args.host}: reachable from other machines, with no "
               "authentication; put it behind a reverse proxy (docs/serve.md)", file=sys.stderr)
+    behind = f", as {args.root_path}/ behind your reverse proxy" if args.root_path else ""
     print(f"dshgan serve: {args.index} ({len(index)} images, {index.bits}-bit codes, run {run}) "
-          f"at http://{_url_host(args.host)}:{args.port}{args.root_path}/ "
-          f"(API reference: /docs); Ctrl-C stops", flush=True)
+          f"at http://{_url_host(args.host)}:{args.port}/{behind} (API reference: /docs); "
+          "Ctrl-C stops", flush=True)
     options = {"host": args.host, "port": args.port, "root_path": args.root_path,
                "log_level": "warning", "timeout_graceful_shutdown": 5}
     if args.workers == 1:
