@@ -22,6 +22,14 @@ import torch
 
 from dshgan.config import RunConfig, config_to_dict, save_config
 from dshgan.run_data import RunData
+from dshgan.train.distributed import (
+    from_main,
+    is_main,
+    rank_device,
+    rank_seed,
+    training_group,
+    world_size,
+)
 from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
@@ -88,46 +96,87 @@ def run_experiment(
     """Train and evaluate one configuration; returns the metrics dict also written to
     ``run_dir/metrics.json``. ``dataset``/``protocol`` override the config's (tests, dry runs).
     With no test queries (``data.query_per_class: 0``) it trains, validates and saves the model,
-    and evaluates nothing."""
-    from dshgan.data import write_split
-    from dshgan.data.bad_images import BadImages
+    and evaluates nothing.
 
+    Started by torchrun (or in a process group the caller set up), every rank trains its share
+    of each batch (train/distributed.py); rank 0 alone writes the run folder and evaluates, and
+    every rank returns its metrics."""
     run_dir = Path(run_dir)
     if run_dir.exists() and any(run_dir.glob("*.pt")) and not resume:
         raise FileExistsError(
             f"{run_dir} already holds checkpoints; pass --resume to continue it or choose "
             "another --run-dir")
-    device = resolve_device(config.device)
+    with training_group(config.device):
+        run = _start_run(config, run_dir, dataset, protocol, progress and is_main())
+        trained = _train_stages(run)
+        return from_main(lambda: _evaluate_run(run, trained, given=dataset is not None))
+
+
+@dataclasses.dataclass
+class _Run:
+    """What every part of one run shares: its config, folder, data, device and timings."""
+
+    config: RunConfig
+    run_dir: Path
+    rd: RunData
+    bad: object  # data.bad_images.BadImages
+    device: torch.device
+    progress: bool
+    timing: dict[str, float]
+
+
+def _start_run(config: RunConfig, run_dir: Path, dataset, protocol, progress: bool) -> _Run:
+    """Device, seeds, data and split; then (rank 0) the run folder, its log and config.yaml.
+    Bad input fails before anything is written to the run folder."""
+    from dshgan.data.bad_images import BadImages
+
+    device = rank_device(resolve_device(config.device))
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    seed_everything(config.seed)
-    timing: dict[str, float] = {}
-
-    # Data first: bad input fails before anything is written to the run folder.
+    seed_everything(rank_seed(config.seed))  # dropout and initial weights; rank 0: the seed
     t0 = time.perf_counter()
     hash_size, gan_size = image_sizes(config)
     data = dataset if dataset is not None else load_data(config, hash_size)
     split, why = draw_split(config, data, protocol, config.seed)
     d = config.data
     bad = BadImages(len(data), d.on_bad_image, d.max_bad_fraction)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    setup_logging(run_dir)
-    save_config(config, run_dir / "config.yaml")
+    if is_main():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        setup_logging(run_dir)
+        save_config(config, run_dir / "config.yaml")
     logger.info("data: %s; %s; images at %d px for hashing, %d px for the GAN", data, why,
                 hash_size, gan_size)
+    if world_size() > 1:
+        logger.info("training on %d processes (%s); each takes its share of every batch",
+                    world_size(), torch.distributed.get_backend())
     rd = RunData(data, split, hash_size, gan_size, bad, d.loader_workers, progress, config.seed)
-    timing["data_s"] = time.perf_counter() - t0
-    h = config.hashing
+    return _Run(config, run_dir, rd, bad, device, progress,
+                {"data_s": time.perf_counter() - t0})
 
+
+@dataclasses.dataclass
+class _Trained:
+    nets: dict
+    histories: dict
+    last_generator: object
+    gan_history: dict | None
+    gan_metrics: dict | None
+
+
+def _train_stages(run: _Run) -> _Trained:
+    """Stage 1 (when the method uses synthetic images), the generator's measurements (rank 0),
+    stage 2; rank 0 saves model.pt."""
+    config, rd, device, timing = run.config, run.rd, run.device, run.timing
     generator, gan_history = None, None
     t0 = time.perf_counter()
-    if h.use_synthetic:
+    if config.hashing.use_synthetic:
         generator, _, gan_history = train_gan(
             config.gan, rd.gan_train_images, rd.part_labels("train"), rd.gan_unlabelled_images,
-            rd.multi_label, device, run_dir / "stage1.pt", seed=config.seed, progress=progress)
+            rd.multi_label, device, run.run_dir / "stage1.pt", seed=config.seed,
+            progress=run.progress)
     timing["stage1_s"] = time.perf_counter() - t0
     gan_metrics = None
-    if generator is not None and config.evaluation.generator_metrics:
+    if generator is not None and config.evaluation.generator_metrics and is_main():
         from dshgan.metrics.generative import generator_report
 
         t0 = time.perf_counter()
@@ -138,42 +187,51 @@ def run_experiment(
         timing["gan_eval_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    nets, histories, last_generator = _train_nets(config, rd, generator, device, run_dir,
-                                                  progress)
+    nets, histories, last_generator = _train_nets(config, rd, generator, device, run.run_dir,
+                                                  run.progress)
     timing["stage2_s"] = time.perf_counter() - t0
-    _save_model(run_dir, nets, last_generator, config, rd)
+    if is_main():
+        _save_model(run.run_dir, nets, last_generator, config, rd)
+    return _Trained(nets, histories, last_generator, gan_history, gan_metrics)
 
+
+def _evaluate_run(run: _Run, trained: _Trained, given: bool) -> dict:
+    """Rank 0: codes, metrics, baselines, the saved split and the report."""
+    from dshgan.data import write_split
+
+    config, rd, timing = run.config, run.rd, run.timing
     t0 = time.perf_counter()
     evaluated = bool(len(rd.split.query))
-    codes = _encode_and_features(config, rd, nets, device) if evaluated else None
+    codes = _encode_and_features(config, rd, trained.nets, run.device) if evaluated else None
     timing["encode_s"] = time.perf_counter() - t0
-    write_split(rd.split_without_failures(), data, run_dir / "split")
-    bad.write(run_dir / "bad_images.txt")
-    logger.info("images: %s", bad.summary())
+    write_split(rd.split_without_failures(), rd.data, run.run_dir / "split")
+    run.bad.write(run.run_dir / "bad_images.txt")
+    logger.info("images: %s", run.bad.summary())
 
     metrics = {
-        "dataset": f"{_dataset_name(config, given=dataset is not None)} ({len(data)} images)",
+        "dataset": f"{_dataset_name(config, given)} ({len(rd.data)} images)",
         "protocol": rd.split.protocol, "seed": config.seed, "topk": rd.split.topk,
-        "validation": {k: v.get("best_val_map") for k, v in histories.items()},
-        "bad_images": len(bad),
+        "validation": {k: v.get("best_val_map") for k, v in trained.histories.items()},
+        "bad_images": len(run.bad),
+        "runtime": {"world_size": world_size(), "device": str(run.device)},
     }
-    if gan_metrics is not None:
-        metrics["generator"] = gan_metrics
+    if trained.gan_metrics is not None:
+        metrics["generator"] = trained.gan_metrics
     if not evaluated:
         metrics["results"] = {}
         metrics["timing"] = {k: round(v, 1) for k, v in timing.items()}
-        _write_train_only_report(run_dir, metrics, histories, rd.class_names)
+        _write_train_only_report(run.run_dir, metrics, trained.histories, rd.class_names)
         logger.info("run done (train only, no test queries): validation %s",
                     metrics["validation"])
         return metrics
     t0 = time.perf_counter()
-    results, conventions = _evaluate(config, rd, codes, device)
+    results, conventions = _evaluate(config, rd, codes, run.device)
     timing["evaluate_s"] = time.perf_counter() - t0
     metrics.update(conventions=conventions, results=results,
                    timing={k: round(v, 1) for k, v in timing.items()})
-    _write_figures_and_report(run_dir, metrics, config, rd, last_generator, gan_history,
-                              histories, codes, device)
-    main = main_method_name(h)
+    _write_figures_and_report(run.run_dir, metrics, config, rd, trained.last_generator,
+                              trained.gan_history, trained.histories, codes, run.device)
+    main = main_method_name(config.hashing)
     logger.info("run done: %s", {b: round(r["map"], 4) for b, r in results[main].items()})
     return metrics
 

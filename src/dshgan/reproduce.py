@@ -10,6 +10,7 @@ epochs are chosen on the validation split.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
 from functools import cached_property
@@ -35,6 +36,14 @@ from dshgan.experiment import (
 from dshgan.io_utils import atomic_write_text
 from dshgan.paper_results import CIFAR10, PAPER_TABLES
 from dshgan.run_data import RunData, StreamedPart
+from dshgan.train.distributed import (
+    barrier,
+    from_main,
+    is_main,
+    rank_device,
+    rank_seed,
+    training_group,
+)
 from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
@@ -68,7 +77,8 @@ class Units:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        if is_main():  # under torchrun, rank 0 writes; the others read after a barrier
+            folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, name: str) -> Path:
         return self.folder / f"{name.replace(' ', '_').replace('/', '-')}.json"
@@ -110,13 +120,42 @@ def reproduce(
     runs, and the empty dict is returned. Why: configurations are compared on validation
     (scripts/compare_validation.py) before the test queries are touched; the same command
     without it later resumes from the finished checkpoints and evaluates.
-    """
-    from dshgan.data import write_split
-    from dshgan.data.bad_images import BadImages
 
+    Started by torchrun, every rank trains its share of each batch (train/distributed.py); rank
+    0 alone evaluates and writes, the others wait for each unit's file before reading it.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    setup_logging(out)
+    config = _table_config(protocol_name, config, device, bits, source, list_dir, image_root,
+                           quick)
+    with training_group(config.device):
+        if is_main():
+            out.mkdir(parents=True, exist_ok=True)
+            setup_logging(out)
+            save_config(config, out / "config.yaml")
+        t_start = time.perf_counter()
+        sizes = image_sizes(config)
+        if dataset is None:  # the same data path as `dshgan train` (experiment.py)
+            dataset = load_data(config, sizes[0])
+        if rows is not None:
+            check_row_names(rows, config)
+        asked = _Asked(config, out, dataset, protocol, tuple(seeds), tuple(bits), sizes,
+                       rank_device(resolve_device(config.device)), ablations, baselines,
+                       progress and is_main(), rows, validation_only)
+        units: dict[str, dict] = {}
+        for seed in seeds:
+            units.update(_reproduce_seed(asked, seed))
+        if validation_only:
+            logger.info("validation only: %s trained in %.1f min; compare runs with "
+                        "scripts/compare_validation.py", out, (time.perf_counter() - t_start) / 60)
+            return {}
+        return from_main(lambda: _aggregate_and_write(units, protocol_name, config, out,
+                                                      time.perf_counter() - t_start))
+
+
+def _table_config(protocol_name: str, config: RunConfig | None, device: str,
+                  bits: tuple[int, ...], source, list_dir, image_root, quick: bool) -> RunConfig:
+    """The config the table trains with: the one given (or the protocol's bundled one), with
+    the data the arguments name, cut to a smoke run with ``quick``."""
     config = config or load_config(protocol_name, {
         "device": device, "hashing": {"bits": list(bits)},
         "data": {"source": source, "list_dir": list_dir, "image_root": image_root}})
@@ -124,117 +163,173 @@ def reproduce(
                                ("image_root", image_root)) if v is not None}
     if given:  # the arguments name the data even when a config is passed in
         config = replace_config(config, data=given)
-    if quick:
-        config = quick_config(config)
-    save_config(config, out / "config.yaml")
-    dev = resolve_device(config.device)
-    t_start = time.perf_counter()
-    hash_size, gan_size = image_sizes(config)
-    if dataset is None:  # the same data path as `dshgan train` (experiment.py)
-        dataset = load_data(config, hash_size)
-    ablation_bits = max(bits)
-    if rows is not None:
-        check_row_names(rows, config)
-    units: dict[str, dict] = {}
-    for seed in seeds:
-        seed_everything(seed)
-        seed_dir = out / f"seed{seed}"
-        done = Units(seed_dir / "results")
-        split, why = draw_split(config, dataset, protocol, seed)
-        logger.info("seed %d: %s", seed, why)
-        write_split(split, dataset, seed_dir / "split")
-        d = config.data
-        bad = BadImages(len(dataset), d.on_bad_image, d.max_bad_fraction)
-        rd = RunData(dataset, split, hash_size, gan_size, bad, d.loader_workers, progress, seed)
-        data = _SplitData(rd, config.evaluation.precision_at_n)
-        main_nets: dict[int, object] = {}
+    return quick_config(config) if quick else config
 
-        run_ablations = ablations and seed == seeds[0] and not validation_only
-        generator, stage1_s = None, 0.0
-        if config.hashing.use_synthetic or run_ablations:  # real-triplet runs need no GAN
-            t0 = time.perf_counter()
-            generator, _, _ = train_gan(config.gan, rd.gan_train_images, data.train_y,
-                                        rd.gan_unlabelled_images, rd.multi_label,
-                                        dev, seed_dir / "stage1.pt", seed=seed,
-                                        progress=progress)
-            stage1_s = time.perf_counter() - t0
 
-        # A group trains one net: one code length, or all of them on a shared trunk.
-        main = main_method_name(config.hashing)
-        groups = ([(main, list(bits), {})] if config.hashing.shared_trunk
-                  else [(main, [b], {}) for b in bits])
-        if run_ablations:
-            # Ablations take the paper's method away piece by piece, so they run without our
-            # self-training and compare with the "DSH-GAN w/o self-training" row.
-            groups += [(name, [ablation_bits], sw | {"self_training_rounds": 0})
-                       for name, sw in ABLATIONS.items()]
-        for method, group_bits, switches in groups:
-            cfg = replace_config(config, hashing=switches)
-            names = {b: f"{method} {b}" for b in group_bits}
-            # With self-training on, the net before it is a row of its own: the paper's method.
-            plain_names = ({b: f"{method} w/o self-training {b}" for b in group_bits}
-                           if cfg.hashing.self_training_rounds else {})
-            todo = [n for n in (*names.values(), *plain_names.values()) if done.done(n) is None]
-            if not _asked(rows, method):
-                todo = []  # not asked for in this invocation: report it only if finished
-            if todo:
-                t0 = time.perf_counter()
-                tag = f"{method.replace(' ', '_').replace('/', '')}_{'-'.join(map(str, group_bits))}"
-                checkpoint = seed_dir / "checkpoints" / f"{tag}.pt"
-                g = copy.deepcopy(generator)
-                labelled = HashingData(
-                    data.train_x, data.train_y, data.val_x, data.val_y, rd.multi_label,
-                    unlabelled=(rd.unlabelled_view()
-                                if cfg.hashing.consistency_weight > 0 else None))
-                net, history = train_hashing(cfg.hashing, group_bits, labelled, g, dev,
-                                             checkpoint, seed=seed, progress=progress)
-                if method == main:
-                    main_nets.update({b: (net, g) for b in group_bits})
-                if validation_only:
-                    continue  # checkpointed and validated; nothing touches the queries
-                extra = {"stage1_s": round(stage1_s, 1), "shared_trunk": len(group_bits) > 1}
-                if any(done.done(n) is None for n in plain_names.values()):
-                    train_s = time.perf_counter() - t0
-                    for b, result in _evaluate_net(net, data, dev, progress).items():
-                        done.finish(plain_names[b], result | extra | {
-                            "train_s": round(train_s, 1),
-                            "best_val_map": history["best_val_map"],
-                            "best_val_map_loo": history.get("best_val_map_loo")})
-                if any(done.done(n) is None for n in names.values()):
-                    net, history = self_train(
-                        cfg.hashing, group_bits,
-                        labelled.with_unlabelled(rd.unlabelled_view()), g, net,
-                        history, dev, checkpoint, seed=seed, progress=progress)
-                    if method == main:
-                        main_nets.update({b: (net, g) for b in group_bits})
-                    train_s = time.perf_counter() - t0
-                    for b, result in _evaluate_net(net, data, dev, progress).items():
-                        done.finish(names[b], result | extra | {
-                            "train_s": round(train_s, 1),
-                            "best_val_map": history["best_val_map"],
-                            "best_val_map_loo": history.get("best_val_map_loo"),
-                            "self_training": history.get("rounds")})
-            for row, row_names in ((method, names),
-                                   (f"{method} w/o self-training", plain_names)):
-                for b, n in row_names.items():
-                    if (result := done.done(n)) is not None:
-                        units[f"{seed}/{n}"] = result | {"method": row, "bits": b, "seed": seed}
-
-        if main_nets:  # seedN/model.pt: what `dshgan encode`, `index build` and the library load
-            _save_model(seed_dir, {b: n for b, (n, _) in main_nets.items()},
-                        next(iter(main_nets.values()))[1], config, rd)
-        if baselines and seed == seeds[0] and not validation_only:
-            for key, result in _run_baselines(config, dataset, data, dev, done, bits, seed,
-                                              progress, rows).items():
-                units[f"{seed}/{key}"] = result
-        bad.write(seed_dir / "bad_images.txt")
-    if validation_only:
-        logger.info("validation only: %s trained in %.1f min; compare runs with "
-                    "scripts/compare_validation.py", out, (time.perf_counter() - t_start) / 60)
-        return {}
-    results = aggregate(units, protocol_name, config, time.perf_counter() - t_start)
+def _aggregate_and_write(units: dict[str, dict], protocol_name: str, config: RunConfig,
+                         out: Path, wall_s: float) -> dict:
+    results = aggregate(units, protocol_name, config, wall_s)
     write_outputs(out, results)
     return results
+
+
+@dataclasses.dataclass
+class _Asked:
+    """What one ``reproduce`` invocation asked for."""
+
+    config: RunConfig
+    out: Path
+    dataset: object
+    protocol: object
+    seeds: tuple[int, ...]
+    bits: tuple[int, ...]
+    sizes: tuple[int, int]  # images in px: (hashing, GAN)
+    device: torch.device
+    ablations: bool
+    baselines: bool
+    progress: bool
+    rows: tuple[str, ...] | None
+    validation_only: bool
+
+
+@dataclasses.dataclass
+class _Seed:
+    """One seed's split, its images, its finished units and the stage-1 generator."""
+
+    seed: int
+    dir: Path
+    done: Units
+    rd: RunData
+    data: _SplitData
+    generator: object
+    stage1_s: float
+    main_nets: dict[int, tuple]  # bits -> (net, generator) of the main method
+
+
+def _reproduce_seed(asked: _Asked, seed: int) -> dict[str, dict]:
+    """Every unit of one seed: stage 1, the main method's groups, the ablations (first seed),
+    model.pt, the baselines (first seed)."""
+    from dshgan.data import write_split
+    from dshgan.data.bad_images import BadImages
+
+    config, dataset = asked.config, asked.dataset
+    seed_everything(rank_seed(seed))
+    seed_dir = asked.out / f"seed{seed}"
+    done = Units(seed_dir / "results")
+    split, why = draw_split(config, dataset, asked.protocol, seed)
+    logger.info("seed %d: %s", seed, why)
+    if is_main():
+        write_split(split, dataset, seed_dir / "split")
+    d = config.data
+    bad = BadImages(len(dataset), d.on_bad_image, d.max_bad_fraction)
+    rd = RunData(dataset, split, *asked.sizes, bad, d.loader_workers, asked.progress, seed)
+    data = _SplitData(rd, config.evaluation.precision_at_n)
+    run_ablations = asked.ablations and seed == asked.seeds[0] and not asked.validation_only
+    generator, stage1_s = None, 0.0
+    if config.hashing.use_synthetic or run_ablations:  # real-triplet runs need no GAN
+        t0 = time.perf_counter()
+        generator, _, _ = train_gan(config.gan, rd.gan_train_images, data.train_y,
+                                    rd.gan_unlabelled_images, rd.multi_label, asked.device,
+                                    seed_dir / "stage1.pt", seed=seed, progress=asked.progress)
+        stage1_s = time.perf_counter() - t0
+    this = _Seed(seed, seed_dir, done, rd, data, generator, stage1_s, {})
+    units: dict[str, dict] = {}
+    for method, group_bits, switches in _groups(config, asked.bits, run_ablations):
+        units.update(_group_units(asked, this, method, group_bits, switches))
+    if this.main_nets and is_main():  # what `dshgan encode`, `index build` and the library load
+        _save_model(seed_dir, {b: n for b, (n, _) in this.main_nets.items()},
+                    next(iter(this.main_nets.values()))[1], config, rd)
+    if asked.baselines and seed == asked.seeds[0] and not asked.validation_only:
+        for key, result in _run_baselines(config, dataset, data, asked.device, done, asked.bits,
+                                          seed, asked.progress, asked.rows).items():
+            units[f"{seed}/{key}"] = result
+    if is_main():
+        bad.write(seed_dir / "bad_images.txt")
+    return units
+
+
+def _groups(config: RunConfig, bits: tuple[int, ...], run_ablations: bool
+            ) -> list[tuple[str, list[int], dict]]:
+    """(row, code lengths, switches) of every net to train: a group is one code length, or all
+    of them on a shared trunk; then the ablations at the longest length."""
+    main = main_method_name(config.hashing)
+    groups = ([(main, list(bits), {})] if config.hashing.shared_trunk
+              else [(main, [b], {}) for b in bits])
+    if run_ablations:
+        # Ablations take the paper's method away piece by piece, so they run without our
+        # self-training and compare with the "DSH-GAN w/o self-training" row.
+        groups += [(name, [max(bits)], sw | {"self_training_rounds": 0})
+                   for name, sw in ABLATIONS.items()]
+    return groups
+
+
+def _group_units(asked: _Asked, this: _Seed, method: str, group_bits: list[int],
+                 switches: dict) -> dict[str, dict]:
+    """Train and evaluate one group when a unit of it is missing (and asked for); return its
+    finished units."""
+    cfg = replace_config(asked.config, hashing=switches)
+    names = {b: f"{method} {b}" for b in group_bits}
+    # With self-training on, the net before it is a row of its own: the paper's method.
+    plain_names = ({b: f"{method} w/o self-training {b}" for b in group_bits}
+                   if cfg.hashing.self_training_rounds else {})
+    todo = [n for n in (*names.values(), *plain_names.values()) if this.done.done(n) is None]
+    if todo and _asked(asked.rows, method):
+        _train_group(asked, this, cfg, method, group_bits, names, plain_names)
+    units = {}
+    for row, row_names in ((method, names), (f"{method} w/o self-training", plain_names)):
+        for b, n in row_names.items():
+            if (result := this.done.done(n)) is not None:
+                units[f"{this.seed}/{n}"] = result | {"method": row, "bits": b,
+                                                      "seed": this.seed}
+    return units
+
+
+def _train_group(asked: _Asked, this: _Seed, cfg: RunConfig, method: str,
+                 group_bits: list[int], names: dict[int, str],
+                 plain_names: dict[int, str]) -> None:
+    """Stage 2 for one group, evaluated before and after self-training (its units written)."""
+    t0 = time.perf_counter()
+    tag = f"{method.replace(' ', '_').replace('/', '')}_{'-'.join(map(str, group_bits))}"
+    checkpoint = this.dir / "checkpoints" / f"{tag}.pt"
+    g = copy.deepcopy(this.generator)
+    rd, dev, progress = this.rd, asked.device, asked.progress
+    labelled = HashingData(
+        this.data.train_x, this.data.train_y, this.data.val_x, this.data.val_y, rd.multi_label,
+        unlabelled=(rd.unlabelled_view() if cfg.hashing.consistency_weight > 0 else None))
+    net, history = train_hashing(cfg.hashing, group_bits, labelled, g, dev, checkpoint,
+                                 seed=this.seed, progress=progress)
+    main = method == main_method_name(asked.config.hashing)
+    if main:
+        this.main_nets.update({b: (net, g) for b in group_bits})
+    if asked.validation_only:
+        return  # checkpointed and validated; nothing touches the queries
+    extra = {"stage1_s": round(this.stage1_s, 1), "shared_trunk": len(group_bits) > 1}
+    if any(this.done.done(n) is None for n in plain_names.values()):
+        _finish_units(this, net, plain_names, progress, dev, extra | {
+            "train_s": round(time.perf_counter() - t0, 1),
+            "best_val_map": history["best_val_map"],
+            "best_val_map_loo": history.get("best_val_map_loo")})
+    if any(this.done.done(n) is None for n in names.values()):
+        net, history = self_train(
+            cfg.hashing, group_bits, labelled.with_unlabelled(rd.unlabelled_view()), g, net,
+            history, dev, checkpoint, seed=this.seed, progress=progress)
+        if main:
+            this.main_nets.update({b: (net, g) for b in group_bits})
+        _finish_units(this, net, names, progress, dev, extra | {
+            "train_s": round(time.perf_counter() - t0, 1),
+            "best_val_map": history["best_val_map"],
+            "best_val_map_loo": history.get("best_val_map_loo"),
+            "self_training": history.get("rounds")})
+
+
+def _finish_units(this: _Seed, net, names: dict[int, str], progress: bool, device,
+                  extra: dict) -> None:
+    """Rank 0 evaluates ``net`` and writes one unit per code length; every rank waits for the
+    files, so all of them read the same finished units afterwards."""
+    if is_main():
+        for b, result in _evaluate_net(net, this.data, device, progress).items():
+            this.done.finish(names[b], result | extra)
+    barrier()
 
 
 class _SplitData:
@@ -303,8 +398,19 @@ def check_row_names(rows: tuple[str, ...], config: RunConfig) -> None:
 
 def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progress,
                    rows: tuple[str, ...] | None = None) -> dict:
-    from dshgan.train.deep_baseline import train_deep_baseline
+    """The shallow baselines (rank 0 alone: nothing to share out) and the deep ones (trained
+    on every rank, evaluated on rank 0); their finished units, on rank 0."""
+    out: dict[str, dict] = {}
+    if is_main():
+        out.update(_shallow_baselines(config, data, device, done, bits, seed, rows))
+    barrier()
+    for name in config.evaluation.deep_baselines:
+        out.update(_deep_baseline(name, config, data, device, done, bits, seed, progress, rows))
+    return out
 
+
+def _shallow_baselines(config, data, device, done: Units, bits, seed,
+                       rows: tuple[str, ...] | None) -> dict:
     out: dict[str, dict] = {}
     feats = None
     s = data.split
@@ -322,28 +428,36 @@ def _run_baselines(config, dataset, data, device, done: Units, bits, seed, progr
                 result = _evaluate_codes(q, db, data)
                 result = done.finish(key, result | {"train_s": round(time.perf_counter() - t0, 1)})
             out[key] = result | {"method": name.upper(), "bits": b, "seed": seed}
-    for name in config.evaluation.deep_baselines:
-        keys = {b: f"{name.upper()} {b}" for b in bits}
-        if (all(done.done(k) is not None for k in keys.values())
-                or not _asked(rows, name.upper())):
-            for b, k in keys.items():
-                if (result := done.done(k)) is not None:
-                    out[k] = result | {"method": name.upper(), "bits": b, "seed": seed}
-            continue
-        t0 = time.perf_counter()
-        # One trunk with a head per code length: same budget as one DSH-GAN length.
-        net, history = train_deep_baseline(
-            name, config.hashing, list(bits),
-            HashingData(data.train_x, data.train_y, data.val_x, data.val_y, data.rd.multi_label),
-            device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
-            progress=progress)
-        train_s = time.perf_counter() - t0
+    return out
+
+
+def _deep_baseline(name: str, config, data, device, done: Units, bits, seed, progress,
+                   rows: tuple[str, ...] | None) -> dict:
+    from dshgan.train.deep_baseline import train_deep_baseline
+
+    out: dict[str, dict] = {}
+    keys = {b: f"{name.upper()} {b}" for b in bits}
+    if all(done.done(k) is not None for k in keys.values()) or not _asked(rows, name.upper()):
+        for b, k in keys.items():
+            if (result := done.done(k)) is not None:
+                out[k] = result | {"method": name.upper(), "bits": b, "seed": seed}
+        return out
+    t0 = time.perf_counter()
+    # One trunk with a head per code length: same budget as one DSH-GAN length.
+    net, history = train_deep_baseline(
+        name, config.hashing, list(bits),
+        HashingData(data.train_x, data.train_y, data.val_x, data.val_y, data.rd.multi_label),
+        device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
+        progress=progress)
+    train_s = time.perf_counter() - t0
+    if is_main():
         evaluated = _evaluate_net(net, data, device, progress)
         for b, k in keys.items():
             r = done.finish(k, evaluated[b] | {
                 "train_s": round(train_s, 1), "best_val_map": history["best_val_map"],
                 "best_val_map_loo": history.get("best_val_map_loo")})
             out[k] = r | {"method": name.upper(), "bits": b, "seed": seed}
+    barrier()
     return out
 
 

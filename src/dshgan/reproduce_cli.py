@@ -60,6 +60,11 @@ def run_reproduce(args: argparse.Namespace) -> int:
                         progress=not args.no_progress, config=config,
                         rows=tuple(args.rows) if args.rows else None,
                         validation_only=args.validation_only)
+    from dshgan.distributed import torchrun_world
+
+    world = torchrun_world()
+    if world is not None and not world.is_main:  # under torchrun, rank 0 prints
+        return 0
     if args.validation_only:
         print(f"validation only: checkpoints and validation logs in {out}/")
         return 0
