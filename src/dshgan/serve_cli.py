@@ -1,7 +1,9 @@
-"""``dshgan serve INDEX``: argument parsing and startup only; the server is ``dshgan.serve``.
+"""``dshgan serve INDEX`` (or ``--backend milvus --uri URI --collection NAME``): argument
+parsing and startup only; the server is ``dshgan.serve``.
 
-The index and the run are checked here, before a port is bound, so a missing or foreign index, a
-missing run or a run of another model stops the command with one line (``dshgan: error: ...``).
+The codes and the run are checked here, before a port is bound, so a missing or foreign index or
+collection, an unreachable Milvus, a missing run or a run of another model stops the command
+with one line (``dshgan: error: ...``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 import sys
 from dataclasses import replace
 
+from dshgan.index_cli import _add_backend_options  # the same options as `dshgan search`
+
 # serve.batcher's defaults, written out so that building the parser stays light; a test keeps
 # them equal
 DEFAULT_MAX_BATCH = 32
@@ -21,7 +25,8 @@ DEFAULT_BATCH_WAIT_MS = 2.0
 def add_serve_parser(sub) -> None:
     p = sub.add_parser("serve", help="search an index in a browser and over HTTP (JSON API); "
                        "needs pip install 'dshgan[serve]'")
-    p.add_argument("index", help="index file (from `dshgan index build`); never written")
+    p.add_argument("index", nargs="?", help="index file (from `dshgan index build`); never "
+                   "written (none with --backend milvus)")
     p.add_argument("--run", default=None, help="the run folder, if not where the index "
                    "recorded it (must hold the same model.pt)")
     p.add_argument("--host", default="127.0.0.1",
@@ -44,6 +49,7 @@ def add_serve_parser(sub) -> None:
                         "and answer HTTP)")
     p.add_argument("--root-path", default="",
                    help="the path prefix a reverse proxy serves this under, e.g. /search")
+    _add_backend_options(p)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -55,8 +61,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise RuntimeError(f"dshgan serve needs the serve extra ({exc.name} is missing): "
                            "pip install 'dshgan[serve]'") from exc
     from dshgan.serve.app import create_app
-    from dshgan.serve.engine import Engine, open_index
+    from dshgan.serve.engine import Engine
     from dshgan.serve.settings import ServeSettings, default_threads
+    from dshgan.serve.sources import open_source
 
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
@@ -68,29 +75,46 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.max_upload_mb <= 0:
         raise ValueError(f"--max-upload-mb must be > 0, got {args.max_upload_mb}")
+    milvus = args.backend == "milvus"
+    if milvus and args.index is not None:
+        raise ValueError(f"--backend milvus serves a collection, not the index file "
+                         f"{args.index}: give --uri and --collection only")
+    if not milvus and args.index is None:
+        raise ValueError("give the index file (or --backend milvus --uri URI --collection NAME)")
+    if milvus and args.workers > 1 and _is_lite(args.uri):
+        raise ValueError("Milvus Lite (a .db file) opens in one process only: serve it with "
+                         "--workers 1, or load the collection into a Milvus server")
     settings = ServeSettings(
-        index=os.path.abspath(args.index), run=args.run, device=args.device,
+        index="" if milvus else os.path.abspath(args.index),
+        backend="milvus" if milvus else "index", uri=args.uri,
+        collection=args.collection, token=args.token, run=args.run, device=args.device,
         max_upload_bytes=int(args.max_upload_mb * 2**20), batching=args.batch > 1,
         max_batch=args.batch, max_wait_s=args.batch_wait_ms / 1000,
         threads=args.threads or default_threads(args.workers))
-    index, run = open_index(settings)  # fails here, with a message, before binding a port
+    source, run = open_source(settings)  # fails here, with a message, before binding a port
     if not _is_loopback(args.host):
         print(f"dshgan serve: listening on {args.host}: reachable from other machines, with no "
               "authentication; put it behind a reverse proxy (docs/serve.md)", file=sys.stderr)
     behind = f", as {args.root_path}/ behind your reverse proxy" if args.root_path else ""
-    print(f"dshgan serve: {args.index} ({len(index)} images, {index.bits}-bit codes, run {run}) "
+    what = source.name if milvus else args.index
+    print(f"dshgan serve: {what} ({len(source)} images, {source.bits}-bit codes, run {run}) "
           f"at http://{_url_host(args.host)}:{args.port}/{behind} (API reference: /docs); "
           "Ctrl-C stops", flush=True)
     options = {"host": args.host, "port": args.port, "root_path": args.root_path,
                "log_level": "warning", "timeout_graceful_shutdown": 5}
     if args.workers == 1:
-        uvicorn.run(create_app(settings, load=lambda: Engine.load(settings, index, run)),
+        uvicorn.run(create_app(settings, load=lambda: Engine.load(settings, source, run)),
                     **options)
     else:
         os.environ.update(replace(settings, run=run).to_env())
         uvicorn.run("dshgan.serve.app:app_from_env", factory=True, workers=args.workers,
                     **options)
     return 0
+
+
+def _is_lite(uri: str | None) -> bool:
+    """A local file ending in .db: Milvus Lite, run inside this process."""
+    return bool(uri) and "://" not in uri and uri.endswith(".db")
 
 
 def _is_loopback(host: str) -> bool:

@@ -132,7 +132,7 @@ def create_app(settings: ServeSettings | None = None,
         """The nearest indexed images of an uploaded image (multipart field ``image``)."""
         started = time.perf_counter()
         eng = engine(request)
-        check_radius(radius, eng.index.bits)
+        check_radius(radius, eng.source.bits)
         body = await read_body(request.stream(), request.headers.get("content-length"),
                                max_upload + FRAMING_BYTES)
         data = bytes(image_part(parse_multipart(body, request.headers.get("content-type")),

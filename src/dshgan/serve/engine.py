@@ -1,13 +1,14 @@
-"""The loaded model and index behind the HTTP routes, and the answers they give.
+"""The loaded model and codes behind the HTTP routes, and the answers they give.
 
-Why apart from the routes: the checks and answers (which run matches the index, what a search
+Why apart from the routes: the checks and answers (which run matches the codes, what a search
 returns, the precision shown to the user) are plain Python that tests call without HTTP, and
-``dshgan serve`` runs the same startup checks before it binds a port, so a wrong index or run
-fails with one clear line instead of a traceback in a worker.
+``dshgan serve`` runs the same startup checks before it binds a port, so a wrong index, a wrong
+Milvus collection or a wrong run fails with one clear line instead of a traceback in a worker.
 
-Threads: the hashing net runs in the batcher's thread (or the request's, without batching); the
-index's search kernels (numba) are not safe to enter from several threads at once, so searches
-take a lock; each one takes well under a millisecond on a million codes.
+The codes are an index file or a Milvus collection behind ``sources.CodeSource``. Threads: the
+hashing net runs in the batcher's thread (or the request's, without batching); searches of an
+index file take a lock (its numba kernels are not safe to enter from several threads at once;
+each search takes well under a millisecond on a million codes).
 """
 
 from __future__ import annotations
@@ -15,50 +16,39 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from dshgan.collection.encoder import Encoder
-from dshgan.collection.fingerprint import check_same_model, model_fingerprint
+from dshgan.collection.fingerprint import check_same_model
 from dshgan.collection.image_index import ImageIndex, SearchResult
 from dshgan.serve.batcher import MicroBatcher, PerRequestEncoding
 from dshgan.serve.limits import Refused, check_k, check_radius, open_image
 from dshgan.serve.settings import ServeSettings
+from dshgan.serve.sources import CodeSource, IndexSource, open_source
 from dshgan.serve.thumbnails import ThumbnailCache
 
-
-def open_index(settings: ServeSettings) -> tuple[ImageIndex, str]:
-    """The index and the run folder that made it, checked: a missing or foreign index file, a
-    missing run or a run whose model.pt is not the one the index was built with raise
-    FileNotFoundError or ValueError with a message naming the file (no model is loaded)."""
-    index = ImageIndex.load(settings.index)
-    run = settings.run or index.run_dir
-    if run is None or not Path(run, "model.pt").is_file():
-        where = f"the run folder {run}" if run else "no run folder"
-        raise FileNotFoundError(
-            f"{where} (model.pt) for index {settings.index}: give the run it was built with "
-            "(--run RUN)")
-    got = model_fingerprint(run, index.bits, tuple(index.fingerprint["image_size"]))
-    check_same_model(index.fingerprint, got, f"index {settings.index}")
-    return index, str(run)
+open_index = open_source  # the name from before Milvus could serve
 
 
 class Engine:
-    """A read-only image index with its encoder: search by upload or by item, item lookup,
-    thumbnails, counters."""
+    """Read-only codes (an index file or a Milvus collection) with their encoder: search by
+    upload or by item, item lookup, thumbnails, counters."""
 
-    def __init__(self, index: ImageIndex, encoder: Encoder, settings: ServeSettings):
-        index.use(encoder)  # refuses an encoder of another model
-        self.index = index
+    def __init__(self, source: CodeSource | ImageIndex, encoder: Encoder,
+                 settings: ServeSettings):
+        if isinstance(source, ImageIndex):
+            source = IndexSource(source)
+        # refuses an encoder of another model
+        check_same_model(source.fingerprint, encoder.fingerprint, source.name)
+        self.source = source
         self.encoder = encoder
         self.settings = settings
         self.encoding = (MicroBatcher(encoder.encode, settings.max_batch, settings.max_wait_s)
                          if settings.batching else PerRequestEncoding(encoder.encode))
         self.thumbnails = ThumbnailCache(max_pixels=settings.max_pixels)
-        self.has_labels = bool(index.info()["labels"])
-        self._search_lock = threading.Lock()
+        self.has_labels = source.has_labels
         self._count_lock = threading.Lock()
         self.queries = 0
         self._warm_up()
@@ -69,20 +59,20 @@ class Engine:
         second."""
         h, w = self.encoder.image_size
         code = self.encoder.encode(np.zeros((1, h, w, 3), np.uint8))[0]
-        with self._search_lock:
-            self.index.search_codes(code[None], k=1)
-            self.index.search_codes(code[None], k=1, radius=0)
+        self.source.search(code, 1, None, None)
+        self.source.search(code, 1, 0, None)
 
     @classmethod
-    def load(cls, settings: ServeSettings, index: ImageIndex | None = None,
+    def load(cls, settings: ServeSettings, source: CodeSource | None = None,
              run: str | None = None) -> Engine:
-        """Check and load everything (``index`` and ``run``: already checked by open_index)."""
-        if index is None:
-            index, run = open_index(settings)
+        """Check and load everything (``source`` and ``run``: already checked by
+        open_source)."""
+        if source is None:
+            source, run = open_source(settings)
         if settings.threads is not None:  # process-wide: `dshgan serve` always sets it
             torch.set_num_threads(settings.threads)
-        encoder = Encoder.from_run(run, bits=index.bits, device=settings.device)
-        return cls(index, encoder, settings)
+        encoder = Encoder.from_run(run, bits=source.bits, device=settings.device)
+        return cls(source, encoder, settings)
 
     def close(self) -> None:
         self.encoding.close()
@@ -99,9 +89,8 @@ class Engine:
 
     def search_code(self, code: np.ndarray, k: int, radius: int | None,
                     digest: bytes | None) -> list[SearchResult]:
-        k, radius = check_k(k), check_radius(radius, self.index.bits)
-        with self._search_lock:
-            results = self.index.search_codes(code[None], k=k, radius=radius, digests=[digest])[0]
+        k, radius = check_k(k), check_radius(radius, self.source.bits)
+        results = self.source.search(code, k, radius, digest)
         with self._count_lock:
             self.queries += 1
         return results
@@ -113,7 +102,7 @@ class Engine:
         digest = hashlib.sha1(data).digest()
         results = self.search_code(code, k, radius, digest)
         same = next((r for r in results if r.same_file), None)
-        query = {"code": code_hex(code), "bits": self.index.bits, "sha1": digest.hex(),
+        query = {"code": code_hex(code), "bits": self.source.bits, "sha1": digest.hex(),
                  "item": same.id if same else None,
                  "labels": same.labels if same else None}
         return results, query
@@ -122,14 +111,14 @@ class Engine:
         """Results for an indexed item, searched by its stored code (it comes first itself)."""
         item = self.item(id)
         results = self.search_code(item["code"], k, radius, item["digest"])
-        query = {"code": code_hex(item["code"]), "bits": self.index.bits,
+        query = {"code": code_hex(item["code"]), "bits": self.source.bits,
                  "sha1": item["digest"].hex(), "item": item["id"], "labels": item["labels"],
                  "path": item["path"]}
         return results, query
 
     def item(self, id: int) -> dict:
         try:
-            return self.index.item(id)
+            return self.source.item(id)
         except KeyError as exc:
             raise Refused(404, f"no item with id {id} in this index") from exc
 
@@ -137,16 +126,17 @@ class Engine:
         item = self.item(id)
         return {"id": item["id"], "path": item["path"], "labels": item["labels"],
                 "sha1": item["digest"].hex(), "code": code_hex(item["code"]),
-                "bits": self.index.bits, "thumbnail": thumbnail_url(item["id"], root_path)}
+                "bits": self.source.bits, "thumbnail": thumbnail_url(item["id"], root_path)}
 
     def thumbnail(self, id: int) -> bytes:
         item = self.item(id)
-        return self.thumbnails.get(item["id"], self.index.full_path(item["path"]))
+        return self.thumbnails.get(item["id"], self.source.full_path(item["path"]))
 
     def stats(self) -> dict:
         encoding = self.encoding
-        return {"items": len(self.index), "bits": self.index.bits,
-                "fingerprint": self.index.fingerprint, "labels": self.has_labels,
+        return {"items": len(self.source), "bits": self.source.bits,
+                "fingerprint": self.source.fingerprint, "labels": self.has_labels,
+                "backend": self.source.backend,
                 "queries_served": self.queries,
                 "batching": {"enabled": isinstance(encoding, MicroBatcher),
                              "max_batch": encoding.max_batch,

@@ -1,4 +1,5 @@
-"""How one server is set up: the index, the run, the limits and the batching.
+"""How one server is set up: the codes (an index file or a Milvus collection), the run, the
+limits and the batching.
 
 Why a dataclass with a JSON form: ``dshgan serve --workers N`` starts N processes that each
 build their own app; uvicorn creates them from an import string, so the settings travel to them
@@ -27,7 +28,7 @@ def default_threads(workers: int = 1) -> int:
 
 @dataclass(frozen=True)
 class ServeSettings:
-    index: str  # the index file (read, never written)
+    index: str = ""  # the index file (read, never written); "" with backend "milvus"
     run: str | None = None  # the run folder; None: the one the index recorded
     device: str = "auto"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
@@ -36,6 +37,10 @@ class ServeSettings:
     max_batch: int = DEFAULT_MAX_BATCH
     max_wait_s: float = DEFAULT_MAX_WAIT_S
     threads: int | None = None  # torch threads, for the whole process (None: left as they are)
+    backend: str = "index"  # where the codes live: "index" (the file) or "milvus"
+    uri: str | None = None  # Milvus: a local .db file (Milvus Lite) or http://host:19530
+    collection: str | None = None  # Milvus: the collection's name
+    token: str | None = None  # Milvus: user:password or API key, if the server asks for one
 
     def to_env(self) -> dict[str, str]:
         return {ENV_VAR: json.dumps(asdict(self))}
