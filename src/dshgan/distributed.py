@@ -54,14 +54,15 @@ def torchrun_world() -> World | None:
 
 
 @contextmanager
-def process_group(world: World) -> Iterator[None]:
-    """A gloo group for ``world`` from the environment; left as it is if the caller made one."""
+def process_group(world: World, backend: str = "gloo") -> Iterator[None]:
+    """A ``backend`` group for ``world`` from the environment; left as it is if the caller made
+    one."""
     if dist.is_initialized():
         if dist.get_world_size() != world.size or dist.get_rank() != world.rank:
             raise RuntimeError("the process group already set up does not match RANK/WORLD_SIZE")
         yield
         return
-    dist.init_process_group("gloo", init_method="env://", rank=world.rank,
+    dist.init_process_group(backend, init_method="env://", rank=world.rank,
                             world_size=world.size, timeout=WAIT)
     try:
         yield

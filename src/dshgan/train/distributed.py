@@ -35,7 +35,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from dshgan.distributed import WAIT, torchrun_world
+from dshgan.distributed import process_group, torchrun_world
 
 T = TypeVar("T")
 
@@ -58,18 +58,14 @@ def training_group(device: str = "auto") -> Iterator[None]:
     """The process group torchrun's variables describe (nccl when training on GPUs, else gloo),
     for the block; a group the caller set up is used as it is, and a plain process gets none."""
     world = torchrun_world()
-    if (dist.is_available() and dist.is_initialized()) or world is None:
+    if world is None:
         yield
         return
     cuda = device in ("auto", "cuda") and torch.cuda.is_available()
     if cuda:
         torch.cuda.set_device(world.local_rank % torch.cuda.device_count())
-    dist.init_process_group("nccl" if cuda else "gloo", init_method="env://", rank=world.rank,
-                            world_size=world.size, timeout=WAIT)
-    try:
+    with process_group(world, "nccl" if cuda else "gloo"):
         yield
-    finally:
-        dist.destroy_process_group()
 
 
 def rank_device(device: torch.device) -> torch.device:
