@@ -252,14 +252,14 @@ def measure(args) -> dict:
     if args.child == "folder":
         files = open_images(args.folder, 128)
         n = len(files)
-        codes = [encode_images(net, b.images, device, args.encode_batch)[48]
+        codes = [encode_images(net, b.images, device, args.encode_batch or None)[48]
                  for b in part_batches(files, np.arange(n), 128, args.batch, args.workers)]
         codes = np.concatenate(codes)
     else:
         data = load_dataset(args.folder, image_size=128)
         n = len(data)
         decode_s = time.perf_counter() - t0
-        codes = encode_images(net, data.images, device, args.encode_batch)[48]
+        codes = encode_images(net, data.images, device, args.encode_batch or None)[48]
     wall = time.perf_counter() - t0
     sampler.sample()
     sampler.stop()
@@ -312,8 +312,8 @@ def main() -> None:
     parser.add_argument("--first", choices=["folder", "memory"], default="folder",
                         help="the path measured first in the first round")
     parser.add_argument("--batch", type=int, default=256, help="decoding batch (dshgan's)")
-    parser.add_argument("--encode-batch", type=int, default=256,
-                        help="images per forward pass (dshgan's default: 256)")
+    parser.add_argument("--encode-batch", type=int, default=0,
+                        help="images per forward pass (0: dshgan's, encoding_batch_size)")
     parser.add_argument("--workers", type=int, default=None,
                         help="decoding processes (default: one per core, as dshgan does)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
@@ -330,7 +330,8 @@ def main() -> None:
     emit(f"code: dshgan {git_state(Path(__file__).resolve().parents[1])}")
     folder = build_folder(args.work, args.cifar, args.n)
     emit(f"images: {args.n} CIFAR-10 JPEGs upsampled to 128x128 (bicubic, JPEG q90) in {folder}")
-    emit(f"decoding batch {args.batch}, encoding batch {args.encode_batch}; decoding workers "
+    encode_batch = args.encode_batch or "dshgan's (encoding_batch_size)"
+    emit(f"decoding batch {args.batch}, encoding batch {encode_batch}; decoding workers "
          f"{'one per core' if args.workers is None else args.workers}; MB = 10^6 bytes")
     emit()
     emit("| path | images | wall s | decode s | images/s | main peak MB | workers | "
