@@ -166,6 +166,11 @@ def test_search_against_a_naive_scan_and_copies_never_cut_off(tmp_path):
     assert source.full_path("c0/0.png") == "/photos/c0/0.png"
     with pytest.raises(KeyError):
         source.item(n)
+    # a change to the collection is served at once
+    assert store.remove(["c0/0.png"]) == 1 and len(source) == n - 1
+    with pytest.raises(KeyError):
+        source.item(0)
+    assert 0 not in [r.id for r in source.search(codes[0], n, None, index.digests[0])]
 
 
 def test_a_foreign_collection_is_refused_at_startup(milvus, run_dir):
