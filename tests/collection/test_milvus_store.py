@@ -133,3 +133,8 @@ def test_command_line_build_search_remove(run_dir, images, tmp_path, uri, capsys
                          "milvus", "--uri", uri, "--collection", "merged")
     assert code == 0 and "merged 1 parts, 24 images" in out, err
     assert len(MilvusStore.open(uri, "merged")) == 24
+
+
+def test_a_milvus_failure_is_one_clear_line_naming_the_uri(tmp_path):
+    with pytest.raises(RuntimeError, match="cannot use Milvus at http://127.0.0.1:1"):
+        MilvusStore.open("http://127.0.0.1:1", "nothing")

@@ -182,7 +182,7 @@ def test_a_foreign_collection_is_refused_at_startup(milvus, run_dir):
 
 @pytest.mark.parametrize("case,words", [
     ("foreign", "another model"), ("missing", "no collection 'nope'"),
-    ("unreachable", "cannot open Milvus"), ("other-run", "another model"),
+    ("unreachable", "cannot use Milvus"), ("other-run", "another model"),
     ("no-run", "--run"), ("index-too", "not the index file"), ("no-uri", "--uri"),
     ("lite-workers", "--workers 1"), ("no-index", "give the index file")])
 def test_cli_startup_errors_are_one_line(case, words, milvus, served, other_run, tmp_path,

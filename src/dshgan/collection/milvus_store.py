@@ -17,7 +17,9 @@ server is ``http://host:19530`` (standalone or cluster, with ``token`` if it nee
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import warnings
 from collections.abc import Sequence
 
@@ -55,6 +57,52 @@ def connect(uri: str, token: str | None = None):
         return client_class(uri=str(uri), token=token or "")
 
 
+@contextlib.contextmanager
+def clear_errors(uri: str):
+    """Any Milvus failure inside the block as one RuntimeError line naming ``uri`` and why
+    (Milvus Lite's reason, e.g. "the file has been opened by another program", which it logs
+    instead of raising), not a pymilvus traceback."""
+    _, _ = import_milvus()
+    from pymilvus.exceptions import MilvusException
+
+    with _milvus_logs() as logged:
+        try:
+            yield
+        except MilvusException as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            why = f" ({'; '.join(logged)})" if logged else ""
+            raise RuntimeError(f"cannot use Milvus at {uri}: {message}{why}") from None
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _milvus_logs():
+    """The messages Milvus Lite logs while a collection opens (on the root logger, e.g. "the
+    file has been opened by another program"), kept for the error instead of printed on
+    stderr; pymilvus's own "failed to connect" lines, which the raised error repeats, are
+    dropped. So a failure reads as one line."""
+    loggers = [logging.getLogger(name) for name in ("pymilvus", "pymilvus.milvus_client")]
+    levels = [logger.level for logger in loggers]
+    collect, root = _Collect(), logging.getLogger()
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    root.addHandler(collect)
+    try:
+        yield collect.messages
+    finally:
+        root.removeHandler(collect)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def insert_columns(client, collection: str, columns: list[list]) -> None:
     """Insert rows given as one list per field, in schema order: twenty times faster than
     ``MilvusClient.insert``'s one dict per row (pymilvus 2.5 converts rows one by one)."""
@@ -89,6 +137,11 @@ class MilvusStore:
     @classmethod
     def open(cls, uri: str, collection: str, token: str | None = None) -> MilvusStore:
         """A collection written by :meth:`write`; anything else is refused."""
+        with clear_errors(uri):
+            return cls._open(uri, collection, token)
+
+    @classmethod
+    def _open(cls, uri: str, collection: str, token: str | None) -> MilvusStore:
         client = connect(uri, token)
         if not client.has_collection(collection):
             raise FileNotFoundError(f"Milvus at {uri} has no collection {collection!r} "
@@ -107,6 +160,12 @@ class MilvusStore:
     def write(cls, index: ImageIndex, uri: str, collection: str, token: str | None = None
               ) -> MilvusStore:
         """Replace ``collection`` with ``index``'s codes, ids, paths, labels and digests."""
+        with clear_errors(uri):
+            return cls._write(index, uri, collection, token)
+
+    @classmethod
+    def _write(cls, index: ImageIndex, uri: str, collection: str, token: str | None
+               ) -> MilvusStore:
         _, data_type = import_milvus()
         client = connect(uri, token)
         description = {"kind": KIND, "version": DESCRIPTION_VERSION,

@@ -14,9 +14,7 @@ BIN_FLAT), so the answer is, as with the index file, at most k results within th
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import os
 import threading
 from pathlib import Path
@@ -187,42 +185,5 @@ def open_milvus(settings: ServeSettings) -> MilvusSource:
         import_milvus()
     except ImportError as exc:
         raise RuntimeError(str(exc)) from exc
-    from pymilvus.exceptions import MilvusException
-
-    with _milvus_logs() as logged:
-        try:
-            store = MilvusStore.open(settings.uri, settings.collection, settings.token)
-        except MilvusException as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            why = f" ({'; '.join(logged)})" if logged else ""
-            raise RuntimeError(f"cannot open Milvus at {settings.uri}: {message}{why}") from None
+    store = MilvusStore.open(settings.uri, settings.collection, settings.token)
     return MilvusSource(store, settings.uri)
-
-
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def _milvus_logs():
-    """The messages Milvus Lite logs while a collection opens (on the root logger, e.g. "the
-    file has been opened by another program"), kept for the error instead of printed on
-    stderr; pymilvus's own "failed to connect" lines, which the raised error repeats, are
-    dropped. So a failure reads as one line."""
-    loggers = [logging.getLogger(name) for name in ("pymilvus", "pymilvus.milvus_client")]
-    levels = [logger.level for logger in loggers]
-    collect, root = _Collect(), logging.getLogger()
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
-    root.addHandler(collect)
-    try:
-        yield collect.messages
-    finally:
-        root.removeHandler(collect)
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
