@@ -47,7 +47,10 @@ def main() -> int:
     import torch
 
     from dshgan.config import load_config
+    from dshgan.data.heap import tune_allocator
     from dshgan.experiment import run_experiment
+
+    tune_allocator()  # as the `dshgan demo` command does
 
     if args.threads:
         torch.set_num_threads(args.threads)

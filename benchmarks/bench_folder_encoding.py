@@ -234,10 +234,12 @@ def measure(args) -> dict:
 
     from dshgan.data import load_dataset
     from dshgan.data.files import part_batches
+    from dshgan.data.heap import tune_allocator
     from dshgan.data.open_source import open_images
     from dshgan.nets import HashingNet
     from dshgan.train.encoding import encode_images
 
+    tune_allocator()  # both paths under the heap settings every `dshgan` command runs with
     if args.threads:
         torch.set_num_threads(args.threads)
     sampler = MemorySampler(interval=args.interval)

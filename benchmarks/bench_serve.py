@@ -18,8 +18,9 @@ p99, errors), its resident memory (VmRSS) when ready, one second into the many-c
 the buffers of full batches exist) and at the end: the last two must match. The clients are threads of
 this process (keep-alive HTTP/1.1, prebuilt multipart bodies), so on a small machine they share
 the cores with the server. The CNN's own throughput is measured in this process first: the run's
-net on decoded images in batches of 256, as ``dshgan index build`` encodes, with the server's
-number of torch threads (``--threads``, default half the cores).
+net on decoded images, 256 per call (in dshgan's own inference batches, as ``dshgan index
+build`` encodes), under the server's glibc settings (``data.heap.tune_allocator``) and number
+of torch threads (``--threads``, default half the cores).
 
 Targets: 16-client throughput >= 0.8 x the CNN's own; p50 < 50 ms at 1 client; p99 < 250 ms
 at 16 clients; memory flat (end within 10% of start). Each is printed as met or missed.
@@ -293,6 +294,9 @@ def main() -> int:
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    from dshgan.data.heap import tune_allocator
+
+    tune_allocator()  # as the `dshgan serve` process does: the CNN alone gets the same heap
     args.codes = args.codes or (20_000 if args.quick else 1_000_000)
     args.seconds = args.seconds or (3.0 if args.quick else 60.0)
     args.single_seconds = 1.5 if args.quick else 10.0

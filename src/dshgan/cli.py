@@ -191,6 +191,9 @@ def _encode(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from dshgan.data.heap import tune_allocator
+
+    tune_allocator()  # torch's large per-batch buffers stay in the heap (data/heap.py)
     try:
         if args.command == "demo":
             return _run("demo", args)

@@ -19,10 +19,13 @@ from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.prefix_cache import CachedViews
 
 BATCH_SIZE = 256  # the most images of one forward pass in inference
-# ...and the most input pixels: 256 images at 64 px, 64 at 128 px, 20 at 224 px. Why: the
-# activations of one batch grow with its pixels: encoding 20,000 images at 128 px peaked at
-# 1.69 GB with 256 per batch, 0.75-0.84 GB with 64 (docs/experiments/2026-12-01-own-images-memory.md).
-PIXELS_PER_BATCH = 256 * 64 * 64
+# ...and the most input pixels: 256 images at 32 px, 64 at 64 px, 16 at 128 px, 5 at 224 px.
+# Why: a batch's largest activation then stays under 32 MB (at 128 px, 16 x 96 channels x 64 x
+# 64 floats = 25 MB), which glibc serves from its heap under data/heap.py's settings instead of
+# mapping fresh pages each time. Measured on 1,024 images at 128 px (2 cores, idle): 16 per
+# batch with those settings 309 images/s in 442 MB, 64 per batch with glibc's defaults 100-104
+# images/s in 592 MB (docs/experiments/2026-12-01-own-images-memory.md).
+PIXELS_PER_BATCH = 16 * 128 * 128
 MAX_CACHE_BYTES = 4 * 2**30  # beyond this, encode without reuse rather than hold the outputs
 
 
