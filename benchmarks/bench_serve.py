@@ -153,10 +153,25 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and every process under it (uvicorn's workers)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss_mb(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return total
+
+
 def start_server(index: Path, run: Path, port: int, batch: int,
-                 threads: int | None) -> subprocess.Popen:
+                 threads: int | None, workers: int = 1) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "dshgan", "serve", str(index), "--run", str(run),
-           "--port", str(port), "--batch", str(batch)]
+           "--port", str(port), "--batch", str(batch), "--workers", str(workers)]
     if threads is not None:
         cmd += ["--threads", str(threads)]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -240,17 +255,17 @@ def run_mode(name: str, batch: int, index: Path, run: Path, bodies: list,
              args: argparse.Namespace) -> dict:
     port = free_port()
     started = time.perf_counter()
-    server = start_server(index, run, port, batch, args.threads)
+    server = start_server(index, run, port, batch, args.threads, args.workers)
     ready_s = time.perf_counter() - started
     samples: list[tuple[float, float]] = []  # (seconds into the 16-client phase, RSS MB)
     stop = threading.Event()
 
     def sample(started: float) -> None:
         while not stop.wait(0.5):
-            samples.append((time.perf_counter() - started, rss_mb(server.pid)))
+            samples.append((time.perf_counter() - started, tree_rss_mb(server.pid)))
 
     try:
-        rss_ready = rss_mb(server.pid)
+        rss_ready = tree_rss_mb(server.pid)
         load(port, bodies, 1, args.warmup, args.k)
         single = load(port, bodies, 1, args.single_seconds, args.k)
         before = stats(port)["batching"]
@@ -260,7 +275,7 @@ def run_mode(name: str, batch: int, index: Path, run: Path, bodies: list,
         stop.set()
         sampler.join()
         after = stats(port)["batching"]
-        rss_end = rss_mb(server.pid)
+        rss_end = tree_rss_mb(server.pid)
     finally:
         stop.set()
         server.terminate()
@@ -289,6 +304,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=None, help="load phase (60 s)")
     parser.add_argument("--max-batch", type=int, default=32, help="the batched mode's --batch")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="the server's --workers (processes, each with the net and index)")
     parser.add_argument("--threads", type=int, default=None,
                         help="the server's --threads (default: dshgan serve's default)")
     parser.add_argument("-k", type=int, default=10)
