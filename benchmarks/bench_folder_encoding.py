@@ -42,6 +42,8 @@ import threading
 import time
 from pathlib import Path
 
+from machine_info import cpu_model
+
 MB = 1e6
 CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg.tar.gz"
 MEMORY_TARGET_MB = 1000  # folder path, all processes
@@ -56,14 +58,7 @@ def machine() -> str:
     """CPU, cores, torch: what the absolute figures depend on."""
     import torch
 
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (f"{model}, nproc {cores}; Python {platform.python_version()}, torch "
             f"{torch.__version__} ({torch.get_num_threads()} threads); "

@@ -16,13 +16,13 @@ import argparse
 import datetime
 import os
 import platform
-import subprocess
 import sys
 import time
 from functools import partial
 
 import numba
 import numpy as np
+from machine_info import cpu_model
 
 from dshgan.index import HammingIndex
 
@@ -30,13 +30,7 @@ faiss = None  # imported in main(), after the OpenMP wait policy is settled
 
 
 def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                     if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        pass
+    model = cpu_model()
     versions = f"numpy {np.__version__}, numba {numba.__version__}"
     if faiss is not None:
         versions += f", faiss {faiss.__version__}"

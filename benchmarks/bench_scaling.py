@@ -32,7 +32,6 @@ import datetime
 import gc
 import math
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -43,6 +42,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from machine_info import machine_line
 
 from dshgan.index import HammingIndex
 
@@ -85,15 +85,7 @@ def best_time(fn, repeat: int) -> float:
 
 
 def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                     if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}"
+    return machine_line()
 
 
 # ---------------------------------------------------------------------- search back ends

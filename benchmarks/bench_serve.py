@@ -34,7 +34,6 @@ import hashlib
 import http.client
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -46,6 +45,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from machine_info import machine_line
 
 DEFAULT_WORK = "runs/bench-serve"
 
@@ -55,15 +55,7 @@ def emit(line: str = "") -> None:
 
 
 def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}"
+    return machine_line()
 
 
 # ---------------------------------------------------------------------- setup
