@@ -23,6 +23,7 @@ from functools import partial
 import numba
 import numpy as np
 from machine_info import cpu_model
+from timing import best_time
 
 from dshgan.index import HammingIndex
 
@@ -39,15 +40,6 @@ def machine() -> str:
 
 def emit(line: str = "") -> None:
     print(line, flush=True)
-
-
-def best_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def set_threads(n: int) -> None:

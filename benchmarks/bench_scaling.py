@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 from machine_info import machine_line
+from timing import best_time
 
 from dshgan.index import HammingIndex
 
@@ -73,15 +74,6 @@ def children_rss_mib() -> float:
             except (OSError, ValueError, IndexError):
                 continue
     return total
-
-
-def best_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def machine() -> str:
