@@ -67,6 +67,8 @@ BAD_VALUES = [
     ("gan", "image_size", 48, "48"),
     ("gan", "beta1", 1, "got 1"),
     ("gan", "lr", float("inf"), "inf"),
+    ("gan", "loss", "wasserstein", "'wasserstein'"),
+    ("gan", "diff_augment", "translation,zoom", "'translation,zoom'"),
     ("data", "image_size", HUGE, "'xxxxxxxxxx"),
     ("data", "image_size", 4, "got 4"),
     ("data", "on_bad_image", "maybe", "'maybe'"),
@@ -127,6 +129,7 @@ GOOD_VALUES = [
                  "generator_adversarial": "minimax", "labelled_augment": "strong",
                  "weight_average_decay": 0.999, "cached_views": 4, "backbone_lr_scale": 0}},
     {"evaluation": {"baselines": [], "deep_baselines": ["dtsh"], "precision_at_n": [1]}},
+    {"gan": {"loss": "hinge", "diff_augment": "color,translation,cutout"}},
 ]
 
 

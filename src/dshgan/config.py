@@ -55,6 +55,11 @@ class GANConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     classification_weight: float = 1.0
+    # The real/synthetic loss: "bce" (the paper's, non-saturating for G) or "hinge".
+    loss: str = "bce"
+    # DiffAugment policy for D's inputs, e.g. "translation,cutout" (train/diff_augment.py);
+    # "" for none. Options of the GAN literature for few images, not the paper's.
+    diff_augment: str = ""
 
 
 @dataclass(frozen=True)

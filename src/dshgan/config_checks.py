@@ -128,6 +128,16 @@ def _generator_size(v: int) -> bool:
     return v >= 8 and v % 4 == 0 and (v // 4) & (v // 4 - 1) == 0
 
 
+def _diff_augment_policy(v: str) -> bool:
+    from dshgan.train.diff_augment import parse_policy  # torch: imported only when checked
+
+    try:
+        parse_policy(v)
+    except ValueError:
+        return False
+    return True
+
+
 def _codes(each: str) -> Rule:
     return (f"a non-empty list of distinct ints >= 1 ({each})",
             lambda v: len(v) > 0 and all(n >= 1 for n in v) and len(set(v)) == len(v))
@@ -173,6 +183,9 @@ def _rules() -> dict[str, Rule]:
         "gan.lr": positive,
         "gan.beta1": decay,
         "gan.classification_weight": non_negative,
+        "gan.loss": _one_of(("bce", "hinge")),
+        "gan.diff_augment": ("a comma-separated list of color, translation, cutout (or '')",
+                             _diff_augment_policy),
         "hashing.backbone": _one_of(list_backbones(), "a registered backbone:"),
         "hashing.bits": _codes("code lengths"),
         "hashing.epochs": _count(1),

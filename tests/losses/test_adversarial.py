@@ -3,7 +3,12 @@ import math
 import pytest
 import torch
 
-from dshgan.losses.adversarial import discriminator_loss, generator_loss
+from dshgan.losses.adversarial import (
+    discriminator_hinge_loss,
+    discriminator_loss,
+    generator_hinge_loss,
+    generator_loss,
+)
 
 
 def bce(logit, target):
@@ -34,3 +39,13 @@ def test_non_saturating_keeps_a_gradient_when_the_discriminator_wins():
     confident.grad = None
     generator_loss(confident, "minimax").backward()
     assert ns_grad > 0.9 and confident.grad.abs().item() < 1e-4
+
+
+def test_hinge_losses_against_their_formulas():
+    real = torch.tensor([2.0, 0.5, -1.0])
+    fake = torch.tensor([-3.0, 0.0])
+    # real: relu(1 - [2, .5, -1]) = [0, .5, 2] -> mean 5/6; fake: relu(1 + [-3, 0]) = [0, 1] -> 1/2
+    assert math.isclose(discriminator_hinge_loss(real, fake).item(), 5 / 6 + 1 / 2, rel_tol=1e-6)
+    assert math.isclose(generator_hinge_loss(fake).item(), 1.5, rel_tol=1e-6)
+    # a discriminator past the margins on every image has nothing left to learn
+    assert discriminator_hinge_loss(torch.full((4,), 1.5), torch.full((4,), -2.0)).item() == 0

@@ -50,3 +50,18 @@ def test_no_labelled_image_is_refused():
     images = np.zeros((0, 16, 16, 3), np.uint8)
     with pytest.raises(ValueError, match="at least one labelled image"):
         GANData(images, np.zeros((0, 4), np.float32), images, False)
+
+
+@pytest.mark.parametrize("options", [{"loss": "hinge"}, {"diff_augment": "translation,cutout"},
+                                     {"loss": "hinge", "diff_augment": "color,translation"}])
+def test_the_stage_1_options_train_both_nets(options):
+    torch.manual_seed(0)
+    s = GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16, **options), 4, 16, CPU,
+                 seed=1)
+    d0, g0 = weights(s.discriminator), weights(s.generator)
+    plain = gan_step(state(), data(), CPU)
+    losses = gan_step(s, data(), CPU)
+    # (with the hinge loss the real/synthetic bias gets -1 + 1 = 0 at the first step: not all)
+    assert sum(not torch.equal(a, b) for a, b in zip(d0, weights(s.discriminator))) >= len(d0) - 1
+    assert any(not torch.equal(a, b) for a, b in zip(g0, weights(s.generator)))
+    assert np.isfinite(losses.d_loss) and losses != plain  # another objective or other inputs

@@ -35,3 +35,15 @@ def generator_loss(
             synthetic_logits, torch.zeros_like(synthetic_logits)
         )
     raise ValueError(f"unknown generator loss mode {mode!r}; use 'non-saturating' or 'minimax'")
+
+
+def discriminator_hinge_loss(real_logits: torch.Tensor, synthetic_logits: torch.Tensor
+                             ) -> torch.Tensor:
+    """The hinge loss (Lim & Ye 2017; Miyato et al. 2018): mean(relu(1 - real)) +
+    mean(relu(1 + synthetic)). An option for stage 1 (``gan.loss: hinge``)."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + synthetic_logits).mean()
+
+
+def generator_hinge_loss(synthetic_logits: torch.Tensor) -> torch.Tensor:
+    """The generator's side of the hinge loss: -mean(synthetic logits)."""
+    return -synthetic_logits.mean()

@@ -8,8 +8,14 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from dshgan.losses.adversarial import discriminator_loss, generator_loss
+from dshgan.losses.adversarial import (
+    discriminator_hinge_loss,
+    discriminator_loss,
+    generator_hinge_loss,
+    generator_loss,
+)
 from dshgan.losses.classification import classification_loss
+from dshgan.train.diff_augment import diff_augment, parse_policy
 from dshgan.train.distributed import average_param_grads, mean_over_ranks, share_size
 from dshgan.train.gan_state import GANState
 from dshgan.train.image_tensors import to_tensor_images
@@ -62,21 +68,29 @@ def discriminator_objective(state: GANState, data: GANData, batch: GANBatch,
                             fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """D's loss: real/synthetic on both real batches and the synthetic one; classes on the
     labelled one. Also returns D's class logits of the labelled batch."""
-    n = len(batch.y_lab)
-    out_real = state.discriminator(torch.cat([batch.x_lab, batch.x_unl]))
-    out_fake = state.discriminator(fake.detach())
+    n, cfg = len(batch.y_lab), state.cfg
+    out_real = state.discriminator(_seen_by_d(state, torch.cat([batch.x_lab, batch.x_unl])))
+    out_fake = state.discriminator(_seen_by_d(state, fake.detach()))
     d_cls = classification_loss(out_real.class_logits[:n], batch.y_lab, data.multi_label)
-    d_loss = (discriminator_loss(out_real.real_logit, out_fake.real_logit)
-              + state.cfg.classification_weight * d_cls)
+    adversarial = discriminator_hinge_loss if cfg.loss == "hinge" else discriminator_loss
+    d_loss = (adversarial(out_real.real_logit, out_fake.real_logit)
+              + cfg.classification_weight * d_cls)
     return d_loss, out_real.class_logits[:n]
 
 
 def generator_objective(state: GANState, data: GANData, batch: GANBatch,
                         fake: torch.Tensor) -> torch.Tensor:
     """G's loss: be called real, and be classified as the labels it was asked for."""
-    out_gen = state.discriminator(fake)
-    return generator_loss(out_gen.real_logit) + state.cfg.classification_weight * (
+    out_gen = state.discriminator(_seen_by_d(state, fake))
+    adversarial = generator_hinge_loss if state.cfg.loss == "hinge" else generator_loss
+    return adversarial(out_gen.real_logit) + state.cfg.classification_weight * (
         classification_loss(out_gen.class_logits, batch.y_fake, data.multi_label))
+
+
+def _seen_by_d(state: GANState, images: torch.Tensor) -> torch.Tensor:
+    """What D is shown: ``images`` through the config's DiffAugment policy (none by default, and
+    then no random number is drawn), its draws from the step's generator."""
+    return diff_augment(images, parse_policy(state.cfg.diff_augment), state.batches)
 
 
 def gan_step(state: GANState, data: GANData, device: torch.device) -> StepLosses:
