@@ -13,34 +13,35 @@ import pytest
 from dshgan.collection import ImageIndex, SearchResult
 from dshgan.index import HammingIndex, IndexFileError
 from dshgan.serve import ServeSettings
-from dshgan.serve.engine import Engine, code_hex, open_index, precision
+from dshgan.serve.engine import Engine, code_hex, precision
+from dshgan.serve.sources import open_source
 
 
 def test_open_index_checks_the_index_and_the_run(served, run_dir, other_run, tmp_path):
-    index, run = open_index(ServeSettings(index=str(served)))
+    index, run = open_source(ServeSettings(index=str(served)))
     assert len(index) == 24 and run == str(run_dir.resolve())
     with pytest.raises(FileNotFoundError, match="not found"):
-        open_index(ServeSettings(index=str(tmp_path / "none.index")))
+        open_source(ServeSettings(index=str(tmp_path / "none.index")))
     (tmp_path / "foreign.index").write_bytes(b"PK\x03\x04 a zip file, not an index" * 10)
     with pytest.raises(IndexFileError):
-        open_index(ServeSettings(index=str(tmp_path / "foreign.index")))
+        open_source(ServeSettings(index=str(tmp_path / "foreign.index")))
     plain = HammingIndex(16)
     plain.add(np.zeros((3, 16), np.uint8))
     plain.save(tmp_path / "plain.index")
     with pytest.raises(IndexFileError, match="binary codes only"):
-        open_index(ServeSettings(index=str(tmp_path / "plain.index")))
+        open_source(ServeSettings(index=str(tmp_path / "plain.index")))
     with pytest.raises(ValueError, match="another model"):
-        open_index(ServeSettings(index=str(served), run=str(other_run)))
+        open_source(ServeSettings(index=str(served), run=str(other_run)))
     with pytest.raises(FileNotFoundError, match="--run"):
-        open_index(ServeSettings(index=str(served), run=str(tmp_path)))
+        open_source(ServeSettings(index=str(served), run=str(tmp_path)))
     moved = tmp_path / "moved.index"  # the run the index recorded is gone
     shutil.copy(served, moved)
     index = ImageIndex.load(moved)
     index.run_dir = str(tmp_path / "deleted-run")
     index.save(moved)
     with pytest.raises(FileNotFoundError, match="deleted-run"):
-        open_index(ServeSettings(index=str(moved)))
-    assert open_index(ServeSettings(index=str(moved), run=str(run_dir)))[1] == str(run_dir)
+        open_source(ServeSettings(index=str(moved)))
+    assert open_source(ServeSettings(index=str(moved), run=str(run_dir)))[1] == str(run_dir)
 
 
 def test_code_hex_packs_bits_most_significant_first():

@@ -65,13 +65,19 @@ def search_results(store: CodeStore, codes: np.ndarray, k: int,
     out = []
     for q in range(len(ids)):
         hit = ids[q] >= 0
-        rows = [meta[int(i)] for i in ids[q][hit]]
-        dist = distances[q][hit]
-        same = np.array([digests[q] is not None and m["sha1"] == digests[q].hex()
-                         for m in rows], bool)
-        order = np.lexsort((ids[q][hit], ~same, dist))
-        out.append([SearchResult(rank=r + 1, id=rows[i]["id"], path=rows[i]["path"],
-                                 distance=int(dist[i]), labels=list(rows[i]["labels"]),
-                                 same_file=bool(same[i]))
-                    for r, i in enumerate(order)])
+        out.append(ranked(ids[q][hit], distances[q][hit], [meta[int(i)] for i in ids[q][hit]],
+                          digests[q]))
     return out
+
+
+def ranked(ids: np.ndarray, distances: np.ndarray, rows: Sequence[dict],
+           digest: bytes | None) -> list[SearchResult]:
+    """One query's answers (ids, distances and ``metadata`` rows, in any order) as
+    ``SearchResult`` rows in the exact index's tie rule: by distance, the query file's own bytes
+    (same sha1) first among equals, then smaller ids."""
+    same = np.array([digest is not None and m["sha1"] == digest.hex() for m in rows], bool)
+    order = np.lexsort((ids, ~same, distances))
+    return [SearchResult(rank=r + 1, id=rows[i]["id"], path=rows[i]["path"],
+                         distance=int(distances[i]), labels=list(rows[i]["labels"]),
+                         same_file=bool(same[i]))
+            for r, i in enumerate(order)]

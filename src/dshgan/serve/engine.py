@@ -29,8 +29,6 @@ from dshgan.serve.settings import ServeSettings
 from dshgan.serve.sources import CodeSource, IndexSource, open_source
 from dshgan.serve.thumbnails import ThumbnailCache
 
-open_index = open_source  # the name from before Milvus could serve
-
 
 class Engine:
     """Read-only codes (an index file or a Milvus collection) with their encoder: search by

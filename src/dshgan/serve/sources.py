@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dshgan.collection.code_store import ranked
 from dshgan.collection.fingerprint import check_same_model, model_fingerprint
 from dshgan.collection.image_index import ImageIndex, SearchResult
 from dshgan.serve.settings import ServeSettings
@@ -114,14 +115,10 @@ class MilvusSource:
         if digest is not None and len(ids) == k:
             ids, distances = self._with_same_file(code, ids, distances, digest)
         rows = self.store.metadata(ids.tolist()) if len(ids) else []
-        same = np.array([digest is not None and m["sha1"] == digest.hex() for m in rows], bool)
-        order = np.lexsort((ids, ~same, distances))[:k]  # distance, same file first, id
+        results = ranked(ids, distances, rows, digest)[:k]
         if radius is not None:  # nearest first: those within the radius are a prefix
-            order = order[distances[order] <= radius]
-        return [SearchResult(rank=r + 1, id=rows[i]["id"], path=rows[i]["path"],
-                             distance=int(distances[i]), labels=list(rows[i]["labels"]),
-                             same_file=bool(same[i]))
-                for r, i in enumerate(order)]
+            results = [r for r in results if r.distance <= radius]
+        return results
 
     def _with_same_file(self, code: np.ndarray, ids: np.ndarray, distances: np.ndarray,
                         digest: bytes) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from dshgan.config import GANConfig
 from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dshgan.train.diff_augment import parse_policy
 from dshgan.train.distributed import average_buffers, checkpoint_rng, is_main, own_rng
 from dshgan.train.runtime import logger
 
@@ -34,6 +35,7 @@ class GANState:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
         self.batches = torch.Generator().manual_seed(seed)
+        self.diff_augment = parse_policy(cfg.diff_augment)  # D's input transforms, parsed once
         self.history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_class_acc": []}
         self.step = 0
 

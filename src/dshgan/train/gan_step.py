@@ -15,7 +15,7 @@ from dshgan.losses.adversarial import (
     generator_loss,
 )
 from dshgan.losses.classification import classification_loss
-from dshgan.train.diff_augment import diff_augment, parse_policy
+from dshgan.train.diff_augment import diff_augment
 from dshgan.train.distributed import average_param_grads, mean_over_ranks, share_size
 from dshgan.train.gan_state import GANState
 from dshgan.train.image_tensors import to_tensor_images
@@ -90,7 +90,7 @@ def generator_objective(state: GANState, data: GANData, batch: GANBatch,
 def _seen_by_d(state: GANState, images: torch.Tensor) -> torch.Tensor:
     """What D is shown: ``images`` through the config's DiffAugment policy (none by default, and
     then no random number is drawn), its draws from the step's generator."""
-    return diff_augment(images, parse_policy(state.cfg.diff_augment), state.batches)
+    return diff_augment(images, state.diff_augment, state.batches)
 
 
 def gan_step(state: GANState, data: GANData, device: torch.device) -> StepLosses:
