@@ -69,6 +69,14 @@ BAD_VALUES = [
     ("gan", "lr", float("inf"), "inf"),
     ("gan", "loss", "wasserstein", "'wasserstein'"),
     ("gan", "diff_augment", "translation,zoom", "'translation,zoom'"),
+    ("gan", "ema_decay", 1.0, "1.0"),
+    ("gan", "ema_decay", -0.1, "-0.1"),
+    ("gan", "upsample", "bilinear", "'transposed', 'resize'"),
+    ("gan", "conditioning", "film", "'concat', 'batchnorm'"),
+    ("gan", "lr_d", 0, "got 0"),
+    ("gan", "lr_d", "fast", "'fast'"),
+    ("gan", "generator_classification_weight", -0.5, "-0.5"),
+    ("gan", "discriminator", "stylegan", "'dcgan', 'sngan'"),
     ("data", "image_size", HUGE, "'xxxxxxxxxx"),
     ("data", "image_size", 4, "got 4"),
     ("data", "on_bad_image", "maybe", "'maybe'"),
@@ -130,6 +138,9 @@ GOOD_VALUES = [
                  "weight_average_decay": 0.999, "cached_views": 4, "backbone_lr_scale": 0}},
     {"evaluation": {"baselines": [], "deep_baselines": ["dtsh"], "precision_at_n": [1]}},
     {"gan": {"loss": "hinge", "diff_augment": "color,translation,cutout"}},
+    {"gan": {"ema_decay": 0.999, "upsample": "resize", "conditioning": "batchnorm",
+             "lr_d": 4e-4, "generator_classification_weight": 0, "discriminator": "sngan"}},
+    {"gan": {"lr_d": None, "generator_classification_weight": None}},
 ]
 
 
@@ -199,3 +210,12 @@ def test_cli_refuses_a_bad_value_before_making_the_run_folder(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "hashing.lr" in err and "'abc'" in err and "Traceback" not in err
     assert not run.exists()
+
+
+def test_gan_option_names_match_the_nets():
+    from dshgan.config_checks import GAN_CONDITIONING, GAN_DISCRIMINATORS, GAN_UPSAMPLING
+    from dshgan.nets.generator import CONDITIONING, UPSAMPLING
+    from dshgan.train.gan_state import DISCRIMINATORS
+
+    assert GAN_UPSAMPLING == UPSAMPLING and GAN_CONDITIONING == CONDITIONING
+    assert GAN_DISCRIMINATORS == tuple(DISCRIMINATORS)

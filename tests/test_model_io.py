@@ -71,3 +71,32 @@ def test_last_and_last_average_weights(finished_run, tmp_path):
                                            weights="last-average")
     for k, v in net.state_dict().items():
         assert torch.equal(v, state["weight_average"]["shadow"][k]), k
+
+
+def test_model_pt_rebuilds_the_generator_with_its_options(tmp_path):
+    """model.pt as experiment._save_model writes it, for a run whose G resized and used
+    conditional batch norm: the loader must build that G, not the default one."""
+    from dshgan.config import RunConfig, config_to_dict, load_config
+    from dshgan.model_io import load_trained_model
+    from dshgan.nets import HashingNet
+    from dshgan.train.checkpoints import save_checkpoint
+    from dshgan.train.gan_state import build_generator
+
+    gan = {"noise_dim": 8, "width": 8, "upsample": "resize", "conditioning": "batchnorm"}
+    config = load_config(overrides={"gan": gan})
+    assert isinstance(config, RunConfig)
+    torch.manual_seed(0)
+    generator = build_generator(config.gan, 3, 16)
+    generator(generator.sample_noise(4), torch.eye(3)[[0, 1, 2, 0]])  # running statistics move
+    net = HashingNet(config.hashing.backbone, [12], 3)
+    save_checkpoint(tmp_path / "model.pt", {
+        "nets": [{"bits": net.bits, "state": net.state_dict()}],
+        "generator": generator.state_dict(), "config": config_to_dict(config),
+        "class_names": ["a", "b", "c"], "multi_label": False, "image_size": [32, 32],
+        "gan_image_size": 16})
+    loaded = load_trained_model(tmp_path, torch.device("cpu")).generator
+    assert (loaded.upsample_mode, loaded.conditioning) == ("resize", "batchnorm")
+    for name, value in generator.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value), name
+    z, y = torch.randn(2, 8), torch.eye(3)[:2]
+    assert torch.equal(loaded(z, y), generator.eval()(z, y))

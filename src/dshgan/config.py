@@ -60,6 +60,25 @@ class GANConfig:
     # DiffAugment policy for D's inputs, e.g. "translation,cutout" (train/diff_augment.py);
     # "" for none. Options of the GAN literature for few images, not the paper's.
     diff_augment: str = ""
+    # Further opt-in options of the GAN literature, not the paper's; each default keeps the
+    # stage 1 described above (a DCGAN-style G and D, one learning rate, one class weight).
+    # > 0: stage 1 hands on an exponential moving average of G's weights with this decay per
+    # G step, e.g. 0.999 (train/gan_ema.py); 0: G itself.
+    ema_decay: float = 0.0
+    # G's doublings: "transposed" (4x4 stride-2 transposed convs) or "resize" (nearest x2 then a
+    # 3x3 conv, no checkerboard artefacts) (nets/generator.py).
+    upsample: str = "transposed"
+    # How the label enters G: "concat" (an embedding beside the noise) or "batchnorm"
+    # (conditional batch norm in every block, noise alone into the projection).
+    conditioning: str = "concat"
+    # D's Adam learning rate (two time-scale update rule); None: lr.
+    lr_d: float | None = None
+    # Weight of G's classification term; None: classification_weight. Lower it when G's term
+    # pushes towards easily classified, alike images.
+    generator_classification_weight: float | None = None
+    # "dcgan" (nets/discriminator.py) or "sngan" (SN-GAN's standard CNN,
+    # nets/sngan_discriminator.py).
+    discriminator: str = "dcgan"
 
 
 @dataclass(frozen=True)

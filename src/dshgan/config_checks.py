@@ -21,6 +21,11 @@ from typing import Any
 DEEP_BASELINES = ("dpsh", "dtsh")
 # dshgan.losses.adversarial.generator_loss's modes.
 GENERATOR_LOSSES = ("non-saturating", "minimax")
+# dshgan.nets.generator's UPSAMPLING and CONDITIONING, dshgan.train.gan_state's DISCRIMINATORS
+# (a test keeps them equal; the nets import torch).
+GAN_UPSAMPLING = ("transposed", "resize")
+GAN_CONDITIONING = ("concat", "batchnorm")
+GAN_DISCRIMINATORS = ("dcgan", "sngan")
 
 Rule = tuple[str, Callable[[Any], bool]]
 
@@ -186,6 +191,12 @@ def _rules() -> dict[str, Rule]:
         "gan.loss": _one_of(("bce", "hinge")),
         "gan.diff_augment": ("a comma-separated list of color, translation, cutout (or '')",
                              _diff_augment_policy),
+        "gan.ema_decay": decay,
+        "gan.upsample": _one_of(GAN_UPSAMPLING),
+        "gan.conditioning": _one_of(GAN_CONDITIONING),
+        "gan.lr_d": positive,
+        "gan.generator_classification_weight": non_negative,
+        "gan.discriminator": _one_of(GAN_DISCRIMINATORS),
         "hashing.backbone": _one_of(list_backbones(), "a registered backbone:"),
         "hashing.bits": _codes("code lengths"),
         "hashing.epochs": _count(1),

@@ -10,6 +10,7 @@ import torch
 from dshgan.config import load_config
 from dshgan.nets import ConditionalGenerator, HashingNet
 from dshgan.train.checkpoints import load_checkpoint
+from dshgan.train.gan_state import build_generator
 from dshgan.train.hashing_setup import build_hashing_net
 
 
@@ -51,7 +52,7 @@ def load_trained_model(run_dir: str | Path, device: torch.device) -> TrainedMode
     generator = None
     if state["generator"] is not None:
         size = state.get("gan_image_size", state["image_size"][0])
-        generator = ConditionalGenerator(num_classes, config.gan.noise_dim, size, config.gan.width)
+        generator = build_generator(config.gan, num_classes, size)
         generator.load_state_dict(state["generator"])
         generator.to(device).eval()
     return TrainedModel(nets, generator, state["class_names"], state["multi_label"],

@@ -53,7 +53,10 @@ def test_no_labelled_image_is_refused():
 
 
 @pytest.mark.parametrize("options", [{"loss": "hinge"}, {"diff_augment": "translation,cutout"},
-                                     {"loss": "hinge", "diff_augment": "color,translation"}])
+                                     {"loss": "hinge", "diff_augment": "color,translation"},
+                                     {"upsample": "resize", "conditioning": "batchnorm"},
+                                     {"discriminator": "sngan", "lr_d": 4e-4},
+                                     {"ema_decay": 0.9, "generator_classification_weight": 0.1}])
 def test_the_stage_1_options_train_both_nets(options):
     torch.manual_seed(0)
     s = GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16, **options), 4, 16, CPU,
@@ -65,3 +68,31 @@ def test_the_stage_1_options_train_both_nets(options):
     assert sum(not torch.equal(a, b) for a, b in zip(d0, weights(s.discriminator))) >= len(d0) - 1
     assert any(not torch.equal(a, b) for a, b in zip(g0, weights(s.generator)))
     assert np.isfinite(losses.d_loss) and losses != plain  # another objective or other inputs
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_generator_classification_weight_weighs_g_term_only(multi_label):
+    """G's loss by hand on one batch: non-saturating BCE of D's real logit on G's images plus
+    the weight times the classification loss (cross-entropy, or BCE for multi-label)."""
+    import torch.nn.functional as F
+
+    from dshgan.train.gan_step import discriminator_objective, draw_batch, generator_objective
+
+    torch.manual_seed(0)
+    cfg = GANConfig(width=8, noise_dim=16, batch_size=8, classification_weight=1.0,
+                    generator_classification_weight=0.25)
+    s, d = GANState(cfg, 4, 16, CPU, seed=1), data(multi_label)
+    batch = draw_batch(s, d, 8, CPU)
+    fake = s.generator(batch.noise, batch.y_fake)
+    loss = generator_objective(s, d, batch, fake)
+    # In eval mode D's spectral norm reuses the power iteration's vectors of the pass above.
+    out = s.discriminator.eval()(fake)
+    adversarial = F.binary_cross_entropy_with_logits(out.real_logit, torch.ones(8))
+    if multi_label:
+        cls = F.binary_cross_entropy_with_logits(out.class_logits, batch.y_fake)
+    else:
+        cls = F.cross_entropy(out.class_logits, batch.y_fake.argmax(1))
+    torch.testing.assert_close(loss, adversarial + 0.25 * cls)
+    d_loss, _ = discriminator_objective(s, d, batch, fake)
+    s.cfg = GANConfig(width=8, noise_dim=16, batch_size=8)  # D's term keeps classification_weight
+    torch.testing.assert_close(discriminator_objective(s, d, batch, fake)[0], d_loss)

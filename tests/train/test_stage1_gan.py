@@ -88,3 +88,38 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     assert len(history["d_loss"]) == 6
     for (name, a), b in zip(g.state_dict().items(), g_ref.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_the_average_is_handed_on_and_a_resumed_run_continues_it_exactly(tmp_path,
+                                                                         monkeypatch):
+    images, labels = data()
+    cfg = GANConfig(steps=6, batch_size=8, width=8, noise_dim=8, ema_decay=0.7,
+                    upsample="resize", conditioning="batchnorm", discriminator="sngan")
+    torch.manual_seed(0)
+    g_ref, _, _ = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "ref.pt",
+                            progress=False, checkpoint_every=3)
+    saved = torch.load(tmp_path / "ref.pt", weights_only=False)
+    assert g_ref.training and all(p.requires_grad for p in g_ref.parameters())
+    for name, value in g_ref.state_dict().items():  # the average, not the live G
+        assert torch.equal(value, saved["generator_ema"]["average"][name]), name
+    assert any(not torch.equal(value, saved["generator"][name])
+               for name, value in g_ref.state_dict().items())
+
+    real_save = gan_state.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt  # killed right after the step-3 checkpoint
+
+    monkeypatch.setattr(gan_state, "save_checkpoint", save_then_die)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt", progress=False,
+                  checkpoint_every=3)
+    monkeypatch.setattr(gan_state, "save_checkpoint", real_save)
+    torch.manual_seed(123)
+    g, _, history = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt",
+                              progress=False, checkpoint_every=3)
+    assert len(history["d_loss"]) == 6
+    for (name, a), b in zip(g.state_dict().items(), g_ref.state_dict().values()):
+        assert torch.equal(a, b), name

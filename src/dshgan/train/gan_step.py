@@ -80,10 +80,14 @@ def discriminator_objective(state: GANState, data: GANData, batch: GANBatch,
 
 def generator_objective(state: GANState, data: GANData, batch: GANBatch,
                         fake: torch.Tensor) -> torch.Tensor:
-    """G's loss: be called real, and be classified as the labels it was asked for."""
+    """G's loss: be called real, and be classified as the labels it was asked for (weighted by
+    ``generator_classification_weight`` when set, else as D's term)."""
+    cfg = state.cfg
     out_gen = state.discriminator(_seen_by_d(state, fake))
-    adversarial = generator_hinge_loss if state.cfg.loss == "hinge" else generator_loss
-    return adversarial(out_gen.real_logit) + state.cfg.classification_weight * (
+    adversarial = generator_hinge_loss if cfg.loss == "hinge" else generator_loss
+    weight = (cfg.classification_weight if cfg.generator_classification_weight is None
+              else cfg.generator_classification_weight)
+    return adversarial(out_gen.real_logit) + weight * (
         classification_loss(out_gen.class_logits, batch.y_fake, data.multi_label))
 
 
@@ -94,7 +98,8 @@ def _seen_by_d(state: GANState, images: torch.Tensor) -> torch.Tensor:
 
 
 def gan_step(state: GANState, data: GANData, device: torch.device) -> StepLosses:
-    """Draw the three batches (labelled, unlabelled, synthetic), update D, then G.
+    """Draw the three batches (labelled, unlabelled, synthetic), update D, then G, then G's
+    average (when kept).
 
     With several processes each draws its share of the batch (its own random stream) and the
     gradients are averaged over them before each update (train/distributed.py)."""
@@ -113,6 +118,8 @@ def gan_step(state: GANState, data: GANData, device: torch.device) -> StepLosses
     g_loss.backward()
     average_param_grads(state.generator.parameters(), n)
     state.opt_g.step()
+    if state.ema is not None:
+        state.ema.update(state.generator)
 
     acc = None
     if not data.multi_label:

@@ -40,11 +40,13 @@ def train_gan(
     progress: bool = True,
     checkpoint_every: int = 200,
 ) -> tuple[ConditionalGenerator, Discriminator, dict]:
-    """Train (or resume, or just load when finished) the GAN; returns G, D and the loss history."""
+    """Train (or resume, or just load when finished) the GAN; returns G (its weight average
+    when ``cfg.ema_decay`` > 0), D and the loss history."""
     checkpoint_path = Path(checkpoint_path)
     state = GANState(cfg, labelled_labels.shape[1], labelled_images.shape[1], device,
                      rank_seed(seed))
-    broadcast_modules(state.generator, state.discriminator)
+    broadcast_modules(state.generator, state.discriminator,
+                      state.ema.average if state.ema is not None else None)
     state.resume(checkpoint_path, device)
     data = GANData(labelled_images, labelled_labels, unlabelled_images, multi_label)
     bar = tqdm(total=cfg.steps, initial=state.step, desc="stage 1 GAN", disable=not progress)
@@ -66,4 +68,4 @@ def train_gan(
     if history["d_loss"]:
         logger.info("stage 1: done, %d steps, last d_loss %.3f g_loss %.3f",
                     state.step, history["d_loss"][-1], history["g_loss"][-1])
-    return state.generator, state.discriminator, history
+    return state.handed_on(), state.discriminator, history
