@@ -467,23 +467,13 @@ def _write_figures_and_report(run_dir, metrics, config, rd: RunData, generator, 
                               histories, codes: _Codes, device) -> None:
     from dshgan.report import plots
     from dshgan.report.run_report import figures_from_metrics, write_run_report
-    from dshgan.train.image_tensors import to_uint8_images
+    from dshgan.report.synthetic_grid import save_synthetic_grid
 
     top_bits = max(config.hashing.bits)
     figures = figures_from_metrics(metrics, run_dir, top_bits)
     if generator is not None:
-        per_class = 8
-        c = rd.labels.shape[1]
-        shown = min(c, 10)
-        y = torch.eye(c)[torch.arange(shown).repeat_interleave(per_class)].to(device)
-        generator.eval()
-        with torch.no_grad():
-            z = torch.randn(len(y), generator.noise_dim,
-                            generator=torch.Generator().manual_seed(config.seed)).to(device)
-            samples = to_uint8_images(generator(z, y))
-        plots.plot_image_grid(samples, run_dir / "synthetic_grid.png", nrow=per_class,
-                              row_labels=rd.class_names[:shown],
-                              title="Synthetic images per class (one row per class)")
+        save_synthetic_grid(generator, rd.class_names, run_dir / "synthetic_grid.png",
+                            config.seed, device)
         figures["Synthetic images per class"] = "synthetic_grid.png"
     _retrieval_figure(run_dir, rd, codes.query[top_bits], codes.database[top_bits], top_bits,
                       figures)
