@@ -18,7 +18,7 @@ def data():
 
 
 def test_stage_1_average_is_the_naive_average_of_the_weight_history():
-    decay = 0.8
+    decay = 0.3  # the warm-up's (1 + t) / (10 + t) rises past it at t = 3: both rules used
     torch.manual_seed(0)
     state = GANState(GANConfig(steps=4, batch_size=8, width=8, noise_dim=16, ema_decay=decay),
                      4, 16, CPU, seed=1)
@@ -29,8 +29,9 @@ def test_stage_1_average_is_the_naive_average_of_the_weight_history():
     average = state.ema.average
     for name, value in average.named_parameters():
         naive = history[0][name]
-        for weights in history[1:]:  # avg_t = d avg_{t-1} + (1 - d) w_t, avg_0 = w_0
-            naive = decay * naive + (1 - decay) * weights[name]
+        for t, weights in enumerate(history[1:], start=1):
+            d = min(decay, (1 + t) / (10 + t))  # avg_t = d_t avg_(t-1) + (1 - d_t) w_t
+            naive = d * naive + (1 - d) * weights[name]
         torch.testing.assert_close(value, naive, rtol=1e-6, atol=1e-7)
         assert not torch.equal(value, history[-1][name])
     for (name, value), live in zip(average.named_buffers(), state.generator.buffers()):

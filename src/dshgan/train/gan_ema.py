@@ -4,7 +4,10 @@ unusual effectiveness of averaging in GAN training", ICLR 2019), opt-in (``gan.e
 Why: G's weights keep circling around an equilibrium instead of settling; their running average
 sits nearer to it and makes better images at no training cost. The optimiser steps the live G;
 the average, updated after each G step, is what stage 1 hands on (stage 2, the generator
-metrics). Plain EMA from the first step, ``avg <- d * avg + (1 - d) * w`` for each parameter;
+metrics). ``avg <- d_t * avg + (1 - d_t) * w`` for each parameter after the t-th G step, with
+a warm-up ``d_t = min(d, (1 + t) / (10 + t))`` (as TensorFlow's moving average with
+``num_updates``): with a plain ``d`` = 0.999, a 700-step stage 1 would hand on an average still
+half made of the untrained initial weights (0.999^700 = 0.5);
 buffers (batch norm's running statistics and step counter) are copied from the live G, since an
 average of running statistics would not describe the averaged weights any better. Under torchrun
 the parameters are the same on every rank after the averaged update, so the average is too.
@@ -26,12 +29,20 @@ class GeneratorEMA:
         if not 0.0 < decay < 1.0:
             raise ValueError(f"gan.ema_decay must be in (0, 1) for an average, got {decay}")
         self.decay = decay
+        self.updates = 0
         self.average = copy.deepcopy(generator).requires_grad_(False)
+
+    def current_decay(self) -> float:
+        """The decay of the next update: the warm-up's until it reaches ``decay``."""
+        t = self.updates + 1
+        return min(self.decay, (1 + t) / (10 + t))
 
     @torch.no_grad()
     def update(self, generator: nn.Module) -> None:
+        d = self.current_decay()
+        self.updates += 1
         for avg, live in zip(self.average.parameters(), generator.parameters(), strict=True):
-            avg.mul_(self.decay).add_(live.detach(), alpha=1.0 - self.decay)
+            avg.mul_(d).add_(live.detach(), alpha=1.0 - d)
         for avg, live in zip(self.average.buffers(), generator.buffers(), strict=True):
             avg.copy_(live)
 
@@ -42,10 +53,12 @@ class GeneratorEMA:
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to continue the average exactly."""
-        return {"decay": self.decay, "average": self.average.state_dict()}
+        return {"decay": self.decay, "updates": self.updates,
+                "average": self.average.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         if state["decay"] != self.decay:
             raise ValueError(f"the stage-1 checkpoint averaged G with ema_decay "
                              f"{state['decay']}, the config asks for {self.decay}")
         self.average.load_state_dict(state["average"])
+        self.updates = state["updates"]
