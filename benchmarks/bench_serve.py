@@ -17,7 +17,14 @@ second, one client alone (latency: p50), then ``--clients`` clients at once (thr
 p99, errors), its resident memory (VmRSS) when ready, one second into the many-client load (when
 the buffers of full batches exist) and at the end: the last two must match. The clients are threads of
 this process (keep-alive HTTP/1.1, prebuilt multipart bodies), so on a small machine they share
-the cores with the server. The CNN's own throughput is measured in this process first: the run's
+the cores with the server; they stand in for clients on other machines and cost little: py-spy
+and the process's CPU clock gave 0.2-0.5 ms of CPU per query for all 16 (against 2-3 ms in the
+server besides the net), so they stayed plain threads. Per mode the table also says how busy
+the server kept its net during the many-client load (the batcher's time in forward passes and
+the batches' searches, against the load's duration) and what share of that time its thread
+was running rather than waiting for a core or the GIL (``busy_s`` and ``busy_cpu_s`` in
+``/api/stats``; per request they are summed over the concurrent requests, so "busy" passes
+100%). The CNN's own throughput is measured in this process first: the run's
 net on decoded images, 256 per call (in dshgan's own inference batches, as ``dshgan index
 build`` encodes), under the server's glibc settings (``data.heap.tune_allocator``) and number
 of torch threads (``--threads``, default half the cores).
@@ -237,7 +244,7 @@ def load(port: int, bodies: list, clients: int, seconds: float, k: int) -> dict:
         t.join()
     wall = time.perf_counter() - started
     flat = np.array([x for per in latencies for x in per]) * 1000
-    return {"clients": clients, "queries": len(flat), "qps": len(flat) / wall,
+    return {"clients": clients, "queries": len(flat), "qps": len(flat) / wall, "wall": wall,
             "p50": float(np.percentile(flat, 50)) if len(flat) else float("nan"),
             "p99": float(np.percentile(flat, 99)) if len(flat) else float("nan"),
             "errors": errors}
@@ -277,9 +284,11 @@ def run_mode(name: str, batch: int, index: Path, run: Path, bodies: list,
     rss_start = next((mb for t, mb in samples if t >= 1.0), rss_end)
     passes = after["forward_passes"] - before["forward_passes"]
     mean_batch = (after["images_encoded"] - before["images_encoded"]) / max(passes, 1)
+    busy = after["busy_s"] - before["busy_s"]
     return {"name": name, "batch": batch, "ready_s": ready_s, "single": single, "many": many,
             "rss_ready": rss_ready, "rss_start": rss_start, "rss_end": rss_end,
-            "mean_batch": mean_batch}
+            "mean_batch": mean_batch, "net_busy": busy / many["wall"],
+            "net_running": (after["busy_cpu_s"] - before["busy_cpu_s"]) / max(busy, 1e-9)}
 
 
 # ---------------------------------------------------------------------- report
@@ -333,13 +342,15 @@ def main() -> int:
          f"1 client x {args.single_seconds:g} s")
     emit()
     emit("| mode | p50 ms, 1 client | queries/s, 16 | p50 ms, 16 | p99 ms, 16 | errors | "
-         "mean batch | RSS MB ready, load start -> end | ready s |")
-    emit("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+         "mean batch | net busy, its thread running | RSS MB ready, load start -> end | "
+         "ready s |")
+    emit("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for m in modes:
         s, c = m["single"], m["many"]
         emit(f"| {m['name']} | {s['p50']:.1f} | {c['qps']:,.0f} | {c['p50']:.1f} | "
              f"{c['p99']:.1f} | {len(s['errors']) + len(c['errors'])} | "
-             f"{m['mean_batch']:.1f} | {m['rss_ready']:.0f}, {m['rss_start']:.0f} -> "
+             f"{m['mean_batch']:.1f} | {m['net_busy']:.0%}, {m['net_running']:.0%} | "
+             f"{m['rss_ready']:.0f}, {m['rss_start']:.0f} -> "
              f"{m['rss_end']:.0f} | "
              f"{m['ready_s']:.1f} |")
     best = max(modes, key=lambda m: m["many"]["qps"])

@@ -165,3 +165,18 @@ def test_the_real_net_gives_the_same_codes_batched_or_alone(run_dir):
         batcher.close()
     assert batched.dtype == np.uint8 and (batched == alone).all()
     assert batcher.batches < len(batch)
+
+
+def test_busy_time_counts_the_forward_passes_and_then():
+    net = Recorder(delay=0.02)
+    batcher = MicroBatcher(net, max_batch=4, max_wait_s=0.0,
+                           then=lambda codes, jobs: [(int(c[0]), job) for c, job in zip(codes, jobs)])
+    try:
+        assert batcher.submit(images(2)[1], job="a").result(timeout=10) == (12, "a")
+        assert int(batcher.submit(images(2)[1]).result(timeout=10)[0]) == 12  # no job: the code
+    finally:
+        batcher.close()
+    assert batcher.busy.wall_s >= 0.04 and 0 <= batcher.busy.cpu_s <= batcher.busy.wall_s
+    plain = PerRequestEncoding(net, then=lambda codes, jobs: [len(codes)] * len(jobs))
+    assert plain.submit(images(1)[0], job="b").result() == 1
+    assert plain.busy.wall_s >= 0.02

@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from dshgan.serve.api_docs import add_api_docs
-from dshgan.serve.engine import Engine, answer
+from dshgan.serve.engine import Engine, UploadSearch, answer
 from dshgan.serve.limits import MAX_K, MIN_K, Refused, check_radius
 from dshgan.serve.settings import ServeSettings
 from dshgan.serve.uploads import FRAMING_BYTES, image_part, parse_multipart, read_body
@@ -140,20 +140,29 @@ def create_app(settings: ServeSettings | None = None,
         t0 = time.perf_counter()
         eng.encoding.expect()  # a batch starting while this decodes may wait for it
         try:
-            image = await run_in_threadpool(eng.prepare_upload, data)
+            image, digest = await run_in_threadpool(eng.read_upload, data)
         except BaseException:
             eng.encoding.forget()
             raise
         t1 = time.perf_counter()
+        # an index file is searched with the batch, after its forward pass; Milvus (a network
+        # call per query) here, so that its searches never hold up the net's thread
+        job = UploadSearch(k, radius, digest) if eng.search_with_batch else None
         if eng.encoding.max_batch > 1:
-            future = eng.encoding.submit(image, expected=True)
+            future = eng.encoding.submit(image, expected=True, job=job)
         else:  # the plain way encodes right away: not on the event loop's thread
-            future = await run_in_threadpool(eng.encoding.submit, image, True)
-        code = await asyncio.wrap_future(future)
-        t2 = time.perf_counter()
-        results, query = await run_in_threadpool(eng.search_upload_code, code, data, k, radius)
-        return answer(results, query, k, radius, started, request.scope.get("root_path", ""),
-                      decode=t1 - t0, encode=t2 - t1, search=time.perf_counter() - t2)
+            future = await run_in_threadpool(eng.encoding.submit, image, True, job)
+        if job is not None:
+            code, results, search_s = await asyncio.wrap_future(future)
+        else:
+            code = await asyncio.wrap_future(future)
+            t2 = time.perf_counter()
+            results = await run_in_threadpool(eng.search_code, code, k, radius, digest)
+            search_s = time.perf_counter() - t2
+        encode_s = time.perf_counter() - t1 - search_s
+        return answer(results, eng.describe_upload(code, digest, results), k, radius, started,
+                      request.scope.get("root_path", ""), decode=t1 - t0, encode=encode_s,
+                      search=search_s)
 
     @app.get("/api/items/{id}", tags=["index"])
     def item(request: Request, id: int) -> dict:

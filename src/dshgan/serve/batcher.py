@@ -8,6 +8,12 @@ on the way: a request announces itself (``expect``) before it decodes its upload
 goes as soon as no announced image is missing, so a lone client never waits.
 ``PerRequestEncoding`` is the plain alternative (each request encodes its own image, in its own
 thread), kept for the comparison.
+
+``then`` is work on the codes that is cheaper for a whole batch than query by query (the server
+searches the index there: one scan for the batch); a caller that submits a ``job`` for it gets
+``then``'s answer for that job instead of the bare code. It runs in the batcher's thread, right
+after the forward pass: the index's search kernels hold the GIL, so on another thread they would
+stall the net's thread just as long, and each hand-over between threads costs a wake-up.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 
 import numpy as np
 
 EncodeBatch = Callable[[np.ndarray], np.ndarray]  # uint8 (n, h, w, 3) -> {0,1} codes (n, bits)
+# codes (n, bits) of the submitted jobs, the jobs -> one answer per job
+Then = Callable[[np.ndarray, list], list]
 
 DEFAULT_MAX_BATCH = 32
 DEFAULT_MAX_WAIT_S = 0.002
@@ -30,15 +39,17 @@ class MicroBatcher:
     """``submit(image)`` -> a Future of its code; one thread runs ``encode_batch`` on batches."""
 
     def __init__(self, encode_batch: EncodeBatch, max_batch: int = DEFAULT_MAX_BATCH,
-                 max_wait_s: float = DEFAULT_MAX_WAIT_S):
+                 max_wait_s: float = DEFAULT_MAX_WAIT_S, then: Then | None = None):
         if max_batch < 1 or max_wait_s < 0:
             raise ValueError(f"max_batch must be >= 1 and max_wait_s >= 0, got {max_batch}, "
                              f"{max_wait_s}")
         self.encode_batch = encode_batch
+        self.then = then
         self.max_batch = int(max_batch)
         self.max_wait_s = float(max_wait_s)
         self.batches = 0  # forward passes run, and images encoded: their ratio is the mean batch
         self.images = 0
+        self.busy = BusyTime()
         self._coming = 0  # announced images not submitted yet
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
@@ -57,15 +68,16 @@ class MicroBatcher:
         with self._lock:
             self._coming -= 1
 
-    def submit(self, image: np.ndarray, expected: bool = False) -> Future:
-        """A Future of ``image``'s code; ``expected``: it was announced by ``expect``."""
+    def submit(self, image: np.ndarray, expected: bool = False, job=None) -> Future:
+        """A Future of ``image``'s code (of ``then``'s answer for ``job`` when one is given);
+        ``expected``: it was announced by ``expect``."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
         future: Future = Future()
         if expected:
             with self._lock:
                 self._coming -= 1
-        self._queue.put((image, future))
+        self._queue.put((image, future, job))
         return future
 
     def close(self) -> None:
@@ -101,19 +113,52 @@ class MicroBatcher:
                 return
 
     def _encode(self, batch: list) -> None:
-        live = [(image, f) for image, f in batch if f.set_running_or_notify_cancel()]
+        live = [item for item in batch if item[1].set_running_or_notify_cancel()]
         if not live:
             return
         try:
-            codes = self.encode_batch(np.stack([image for image, _ in live]))
+            with self.busy.measure():
+                codes = self.encode_batch(np.stack([image for image, _, _ in live]))
+                answers = finish(codes, [job for _, _, job in live], self.then)
         except Exception as exc:  # noqa: BLE001 (every caller of the batch learns why)
-            for _, f in live:
+            for _, f, _ in live:
                 f.set_exception(exc)
             return
         self.batches += 1
         self.images += len(live)
-        for (_, f), code in zip(live, codes):
-            f.set_result(code)
+        for (_, f, _), answer in zip(live, answers):
+            f.set_result(answer)
+
+
+class BusyTime:
+    """Seconds spent encoding (and in ``then``), by the clock and by the thread's CPU clock: the
+    first against a load's duration says how busy the net was kept, the second against the
+    first how much of that time its thread ran (the rest it waited for a core or the GIL)."""
+
+    def __init__(self):
+        self.wall_s = 0.0
+        self.cpu_s = 0.0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.wall_s += time.perf_counter() - wall
+                self.cpu_s += time.thread_time() - cpu
+
+
+def finish(codes: np.ndarray, jobs: list, then: Then | None) -> list:
+    """Per submitted image: ``then``'s answer for its job, or its code when it has none."""
+    answers = list(codes)
+    asked = [i for i, job in enumerate(jobs) if job is not None]
+    if then is not None and asked:
+        for i, answer in zip(asked, then(codes[asked], [jobs[i] for i in asked])):
+            answers[i] = answer
+    return answers
 
 
 class PerRequestEncoding:
@@ -122,10 +167,12 @@ class PerRequestEncoding:
     max_batch = 1
     max_wait_s = 0.0
 
-    def __init__(self, encode_batch: EncodeBatch):
+    def __init__(self, encode_batch: EncodeBatch, then: Then | None = None):
         self.encode_batch = encode_batch
+        self.then = then
         self.batches = 0
         self.images = 0
+        self.busy = BusyTime()  # summed over the requests' threads: may pass the clock's time
 
     def expect(self) -> None:
         pass
@@ -133,10 +180,11 @@ class PerRequestEncoding:
     def forget(self) -> None:
         pass
 
-    def submit(self, image: np.ndarray, expected: bool = False) -> Future:
+    def submit(self, image: np.ndarray, expected: bool = False, job=None) -> Future:
         future: Future = Future()
         try:
-            future.set_result(self.encode_batch(image[None])[0])
+            with self.busy.measure():
+                future.set_result(finish(self.encode_batch(image[None]), [job], self.then)[0])
         except Exception as exc:  # noqa: BLE001 (the caller learns why, as with batching)
             future.set_exception(exc)
         self.batches += 1

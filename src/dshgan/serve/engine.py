@@ -5,10 +5,11 @@ returns, the precision shown to the user) are plain Python that tests call witho
 ``dshgan serve`` runs the same startup checks before it binds a port, so a wrong index, a wrong
 Milvus collection or a wrong run fails with one clear line instead of a traceback in a worker.
 
-The codes are an index file or a Milvus collection behind ``sources.CodeSource``. Threads: the
-hashing net runs in the batcher's thread (or the request's, without batching); searches of an
-index file take a lock (its numba kernels are not safe to enter from several threads at once;
-each search takes well under a millisecond on a million codes).
+The codes are an index file or a Milvus collection behind ``sources.CodeSource``. Threads: an
+upload is decoded in a worker thread, then the hashing net and the search of its code run in
+the batcher's thread (or the request's, without batching), the search once for the whole batch
+(``search_batch``); searches of an index file take a lock (its numba kernels are not safe to
+enter from several threads at once).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,6 +30,15 @@ from dshgan.serve.limits import Refused, check_k, check_radius, open_image
 from dshgan.serve.settings import ServeSettings
 from dshgan.serve.sources import CodeSource, IndexSource, open_source
 from dshgan.serve.thumbnails import ThumbnailCache
+
+
+@dataclass(frozen=True)
+class UploadSearch:
+    """What the search of an upload needs beside its code: the batcher's job for it."""
+
+    k: int
+    radius: int | None
+    digest: bytes  # the upload's sha1: its indexed copies come first
 
 
 class Engine:
@@ -43,8 +54,13 @@ class Engine:
         self.source = source
         self.encoder = encoder
         self.settings = settings
-        self.encoding = (MicroBatcher(encoder.encode, settings.max_batch, settings.max_wait_s)
-                         if settings.batching else PerRequestEncoding(encoder.encode))
+        # searched in the batcher's thread, once per batch: an index file (in-process, a
+        # millisecond); Milvus answers each query over the network, in the request's thread
+        self.search_with_batch = source.backend == "index"
+        self.encoding = (MicroBatcher(encoder.encode, settings.max_batch, settings.max_wait_s,
+                                      then=self.search_batch)
+                         if settings.batching else
+                         PerRequestEncoding(encoder.encode, then=self.search_batch))
         self.thumbnails = ThumbnailCache(max_pixels=settings.max_pixels)
         self.has_labels = source.has_labels
         self._count_lock = threading.Lock()
@@ -52,13 +68,14 @@ class Engine:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """One forward pass and one search before answering /readyz: the first of each loads
-        kernels (numba's compiled search, torch's) and would take a first query a quarter of a
-        second."""
+        """A forward pass of a full batch and a search before answering /readyz: the first of
+        each loads kernels (numba's compiled search, torch's) and would take a first query a
+        quarter of a second, and the memory for a full batch is then taken before the first
+        load, not during it (so a growth of memory under load means a leak)."""
         h, w = self.encoder.image_size
-        code = self.encoder.encode(np.zeros((1, h, w, 3), np.uint8))[0]
-        self.source.search(code, 1, None, None)
-        self.source.search(code, 1, 0, None)
+        codes = self.encoder.encode(np.zeros((self.encoding.max_batch, h, w, 3), np.uint8))
+        self.source.search_many(codes, 1, None, [None] * len(codes))
+        self.source.search(codes[0], 1, 0, None)
 
     @classmethod
     def load(cls, settings: ServeSettings, source: CodeSource | None = None,
@@ -81,9 +98,33 @@ class Engine:
         image = open_image(data, "the upload", self.settings.max_pixels)
         return self.encoder.prepare([image])[0]
 
+    def read_upload(self, data: bytes) -> tuple[np.ndarray, bytes]:
+        """Uploaded bytes -> (the image as ``prepare_upload`` gives it, the bytes' sha1)."""
+        return self.prepare_upload(data), hashlib.sha1(data).digest()
+
     def submit(self, data: bytes):
         """Decode an upload and hand it to the encoder: a Future of its {0,1} code."""
         return self.encoding.submit(self.prepare_upload(data))
+
+    def search_batch(self, codes: np.ndarray, jobs: list[UploadSearch]
+                     ) -> list[tuple[np.ndarray, list[SearchResult], float]]:
+        """(code, results, seconds the batch's search took) per job: one search per (k, radius)
+        among the jobs, all their codes at once (the batcher's ``then``)."""
+        started = time.perf_counter()
+        found: list = [None] * len(jobs)
+        groups: dict[tuple, list[int]] = {}
+        for i, job in enumerate(jobs):
+            groups.setdefault((check_k(job.k), check_radius(job.radius, self.source.bits)),
+                              []).append(i)
+        for (k, radius), rows in groups.items():
+            answers = self.source.search_many(codes[rows], k, radius,
+                                              [jobs[i].digest for i in rows])
+            for i, results in zip(rows, answers):
+                found[i] = results
+        with self._count_lock:
+            self.queries += len(jobs)
+        took = time.perf_counter() - started
+        return [(code, results, took) for code, results in zip(codes, found)]
 
     def search_code(self, code: np.ndarray, k: int, radius: int | None,
                     digest: bytes | None) -> list[SearchResult]:
@@ -99,11 +140,15 @@ class Engine:
         the labels and id of an indexed file with the very same bytes, if any)."""
         digest = hashlib.sha1(data).digest()
         results = self.search_code(code, k, radius, digest)
+        return results, self.describe_upload(code, digest, results)
+
+    def describe_upload(self, code: np.ndarray, digest: bytes,
+                        results: list[SearchResult]) -> dict:
+        """An upload's query description: its code, sha1, and the labels and id of an indexed
+        file with the very same bytes (the first such result), if any."""
         same = next((r for r in results if r.same_file), None)
-        query = {"code": code_hex(code), "bits": self.source.bits, "sha1": digest.hex(),
-                 "item": same.id if same else None,
-                 "labels": same.labels if same else None}
-        return results, query
+        return {"code": code_hex(code), "bits": self.source.bits, "sha1": digest.hex(),
+                "item": same.id if same else None, "labels": same.labels if same else None}
 
     def similar(self, id: int, k: int, radius: int | None) -> tuple[list[SearchResult], dict]:
         """Results for an indexed item, searched by its stored code (it comes first itself)."""
@@ -140,7 +185,9 @@ class Engine:
                              "max_batch": encoding.max_batch,
                              "max_wait_ms": encoding.max_wait_s * 1000,
                              "forward_passes": encoding.batches,
-                             "images_encoded": encoding.images}}
+                             "images_encoded": encoding.images,
+                             "busy_s": round(encoding.busy.wall_s, 3),
+                             "busy_cpu_s": round(encoding.busy.cpu_s, 3)}}
 
 
 def code_hex(code: np.ndarray) -> str:

@@ -17,17 +17,26 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+import numba
 import numpy as np
 
 from dshgan.collection.code_store import ranked
 from dshgan.collection.fingerprint import check_same_model, model_fingerprint
 from dshgan.collection.image_index import ImageIndex, SearchResult
+from dshgan.serve.same_file import SameFileLookup
 from dshgan.serve.settings import ServeSettings
 
 BACKENDS = ("index", "milvus")
+# numba threads of a server's search: a micro-batch's scan of a million codes takes about a
+# millisecond on one, and numba's OpenMP threads spin after each parallel region, burning the
+# core that decodes uploads and answers HTTP (measured: 0.25 ms against 0.9 ms of CPU per query
+# for 16 queries over 1M codes, docs/serve.md "Throughput")
+SEARCH_THREADS = 1
 
 
 class CodeSource(Protocol):
@@ -45,6 +54,11 @@ class CodeSource(Protocol):
         """The k nearest of one {0,1} code (bits,), those within ``radius`` if given; equal
         distances put items whose sha1 is ``digest`` first, then smaller ids."""
 
+    def search_many(self, codes: np.ndarray, k: int, radius: int | None,
+                    digests: Sequence[bytes | None]) -> list[list[SearchResult]]:
+        """``search`` for each of the codes (n, bits) with its digest: the answers of a
+        micro-batch, in one call."""
+
     def item(self, id: int) -> dict:
         """{"id", "path" (stored), "labels", "digest" (sha1 bytes), "code" ({0,1} (bits,))};
         KeyError for an unknown id."""
@@ -54,7 +68,12 @@ class CodeSource(Protocol):
 
 
 class IndexSource:
-    """An index file loaded in this process (exact; the default)."""
+    """An index file loaded in this process (exact; the default).
+
+    Searches go through ``ImageIndex.search_codes`` without digests (one scan for a whole
+    batch), and the query file's copies are found with a sorted sha1 lookup and put in by the
+    index's own tie rule, which gives ``search_codes``' answers with digests (tests/serve
+    compare them) without its scan of the sha1 column per query."""
 
     backend = "index"
 
@@ -65,6 +84,7 @@ class IndexSource:
         self.fingerprint = index.fingerprint
         self.run_dir = index.run_dir
         self.has_labels = bool(index.info()["labels"])
+        self.same_file = SameFileLookup(index)
         # the index's search kernels (numba) are not safe to enter from several threads at once
         self._lock = threading.Lock()
 
@@ -73,8 +93,41 @@ class IndexSource:
 
     def search(self, code: np.ndarray, k: int, radius: int | None,
                digest: bytes | None) -> list[SearchResult]:
+        return self.search_many(code[None], k, radius, [digest])[0]
+
+    def search_many(self, codes: np.ndarray, k: int, radius: int | None,
+                    digests: Sequence[bytes | None]) -> list[list[SearchResult]]:
         with self._lock:
-            return self.index.search_codes(code[None], k=k, radius=radius, digests=[digest])[0]
+            before = numba.get_num_threads()  # per calling thread
+            numba.set_num_threads(min(before, SEARCH_THREADS))
+            try:
+                found = self.index.search_codes(codes, k=k, radius=radius)
+            finally:
+                numba.set_num_threads(before)
+        return [self._with_same_file(code, results, digest, k, radius)
+                for code, results, digest in zip(codes, found, digests)]
+
+    def _with_same_file(self, code: np.ndarray, results: list[SearchResult],
+                        digest: bytes | None, k: int, radius: int | None
+                        ) -> list[SearchResult]:
+        """The k nearest by (distance, id) with the items whose sha1 is ``digest`` added (within
+        the radius) and sorted by the tie rule: distance, the query's own file first, then id.
+        An item cut off from the k nearest stays cut off: each one kept sorts before it."""
+        same = self.same_file.ids_of(digest) if digest is not None else []
+        if not same:
+            return results
+        rows = [replace(r, same_file=r.id in same) for r in results]
+        listed = {r.id for r in results}
+        for id in same:
+            if id in listed:
+                continue
+            item = self.index.item(id)
+            distance = int(np.count_nonzero(item["code"] != code))
+            if radius is None or distance <= radius:
+                rows.append(SearchResult(rank=0, id=id, path=item["path"], distance=distance,
+                                         labels=item["labels"], same_file=True))
+        rows.sort(key=lambda r: (r.distance, not r.same_file, r.id))
+        return [replace(r, rank=rank) for rank, r in enumerate(rows[:k], 1)]
 
     def item(self, id: int) -> dict:
         return self.index.item(id)
@@ -119,6 +172,11 @@ class MilvusSource:
         if radius is not None:  # nearest first: those within the radius are a prefix
             results = [r for r in results if r.distance <= radius]
         return results
+
+    def search_many(self, codes: np.ndarray, k: int, radius: int | None,
+                    digests: Sequence[bytes | None]) -> list[list[SearchResult]]:
+        """One Milvus search per query (a batch gains little over gRPC)."""
+        return [self.search(code, k, radius, digest) for code, digest in zip(codes, digests)]
 
     def _with_same_file(self, code: np.ndarray, ids: np.ndarray, distances: np.ndarray,
                         digest: bytes) -> tuple[np.ndarray, np.ndarray]:
