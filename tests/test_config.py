@@ -6,7 +6,7 @@ from dshgan.config import ConfigError, RunConfig, config_to_dict, load_config, s
 def test_defaults_and_bundled_configs():
     assert load_config().hashing.bits == (12, 24, 32, 48)
     demo = load_config("demo")
-    assert demo.name == "demo" and demo.hashing.backbone == "small-cnn"
+    assert demo.name == "demo" and demo.hashing.backbone == "efficientnet-lite0"
     for name in ("cifar10", "cifar10-1", "nuswide21"):
         assert load_config(name).data.protocol == name
     plus = load_config("cifar10-plus")
@@ -219,3 +219,16 @@ def test_gan_option_names_match_the_nets():
 
     assert GAN_UPSAMPLING == UPSAMPLING and GAN_CONDITIONING == CONDITIONING
     assert GAN_DISCRIMINATORS == tuple(DISCRIMINATORS)
+
+
+def test_naming_another_backbone_drops_the_files_arguments_for_its_own():
+    demo = load_config("demo")
+    assert demo.hashing.backbone_kwargs["trainable_blocks"] == 8
+    other = load_config("demo", {"hashing": {"backbone": "small-cnn"}})
+    assert other.hashing.backbone_kwargs == {}
+    given = load_config("demo", {"hashing": {"backbone": "small-cnn",
+                                             "backbone_kwargs": {"width": 4}}})
+    assert given.hashing.backbone_kwargs == {"width": 4}
+    same = load_config("demo", {"hashing": {"backbone": "efficientnet-lite0",
+                                            "backbone_kwargs": {"input_size": 96}}})
+    assert same.hashing.backbone_kwargs == {**demo.hashing.backbone_kwargs, "input_size": 96}

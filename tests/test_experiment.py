@@ -13,7 +13,8 @@ from dshgan.data.writers import encode_image
 from dshgan.experiment import image_sizes
 
 TINY = ["--set", "gan.steps=3", "--set", "gan.batch_size=8", "--set", "gan.width=8",
-        "--set", "hashing.backbone_kwargs={width: 4}", "--set", "hashing.epochs=1",
+        "--set", "hashing.backbone=small-cnn", "--set", "hashing.backbone_kwargs={width: 4}",
+        "--set", "evaluation.baseline_features=pixels", "--set", "hashing.epochs=1",
         "--set", "hashing.batch_size=8", "--set", "evaluation.precision_at_n=[5]",
         "--set", "evaluation.generator_metrics=false", "--no-progress"]
 

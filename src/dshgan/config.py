@@ -189,6 +189,17 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
+def _without_other_backbones_kwargs(file_values: dict, overrides: dict) -> dict:
+    """The file's values less its ``hashing.backbone_kwargs`` when the overrides name another
+    backbone: those arguments belong to the file's backbone (``--set hashing.backbone=small-cnn``
+    on a config made for a pretrained trunk must not pass it ``trainable_blocks``)."""
+    asked = (overrides.get("hashing") or {}).get("backbone")
+    hashing = file_values.get("hashing")
+    if asked is None or not isinstance(hashing, dict) or hashing.get("backbone") == asked:
+        return file_values
+    return {**file_values, "hashing": {k: v for k, v in hashing.items() if k != "backbone_kwargs"}}
+
+
 def load_config(path: str | Path | None = None, overrides: dict | None = None,
                 overrides_label: str = "--set/overrides") -> RunConfig:
     """Defaults, then the YAML file (a path, or the name of a bundled config), then overrides;
@@ -206,7 +217,7 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None,
             raise ConfigError(f"{where}: not valid YAML: {err}") from err
     values = file_values
     if overrides and isinstance(file_values, dict):
-        values = _merge(file_values, overrides)
+        values = _merge(_without_other_backbones_kwargs(file_values, overrides), overrides)
     config = _build(RunConfig, values, where)
     return check_config(config, sources(file_values, overrides, where, overrides_label))
 
