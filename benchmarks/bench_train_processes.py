@@ -5,8 +5,8 @@
 
 Each count of processes is one ``torchrun --standalone --nproc-per-node N`` launch of this file
 (``--worker``), every process with ``--threads`` torch threads (default 1, so N processes use N
-cores). The worker loads the ``--config`` (default demo: the bundled sample, small CNN, batch
-64) as ``dshgan train`` does, then times ``--steps`` stage-1 steps (``gan_step``) and stage-2
+cores). The worker loads the ``--config`` (default: configs/demo-small-cnn.yaml, the bundled
+sample with the small CNN, batch 64, as docs/scaling.md measured it) as ``dshgan train`` does, then times ``--steps`` stage-1 steps (``gan_step``) and stage-2
 steps (``train_step``, synthetic triplets, the generator updated) after two warm-up steps of
 each, between barriers; the global batch is the config's, split across the processes, so a
 step is the same work whatever N. images/s counts the images a step pushes through its nets:
@@ -119,7 +119,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    p.add_argument("--config", default="demo")
+    p.add_argument("--config", default=str(Path(__file__).parent / "configs" /
+                                           "demo-small-cnn.yaml"))
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--quick", action="store_true", help="4 steps: checks that it runs")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
