@@ -76,6 +76,7 @@ BAD_VALUES = [
     ("gan", "lr_d", 0, "got 0"),
     ("gan", "lr_d", "fast", "'fast'"),
     ("gan", "generator_classification_weight", -0.5, "-0.5"),
+    ("gan", "mode_seeking_weight", -1.0, "-1.0"),
     ("gan", "discriminator", "stylegan", "'dcgan', 'sngan'"),
     ("data", "image_size", HUGE, "'xxxxxxxxxx"),
     ("data", "image_size", 4, "got 4"),

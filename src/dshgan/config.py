@@ -79,6 +79,10 @@ class GANConfig:
     # "dcgan" (nets/discriminator.py) or "sngan" (SN-GAN's standard CNN,
     # nets/sngan_discriminator.py).
     discriminator: str = "dcgan"
+    # > 0: G also minimises this weight times MSGAN's mode-seeking term (losses/mode_seeking.py):
+    # the synthetic batch comes in two halves asked for the same labels, and images of the same
+    # labels must differ as their noise does. 0: off (labels drawn as above).
+    mode_seeking_weight: float = 0.0
 
 
 @dataclass(frozen=True)

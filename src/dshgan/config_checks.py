@@ -196,6 +196,7 @@ def _rules() -> dict[str, Rule]:
         "gan.conditioning": _one_of(GAN_CONDITIONING),
         "gan.lr_d": positive,
         "gan.generator_classification_weight": non_negative,
+        "gan.mode_seeking_weight": non_negative,
         "gan.discriminator": _one_of(GAN_DISCRIMINATORS),
         "hashing.backbone": _one_of(list_backbones(), "a registered backbone:"),
         "hashing.bits": _codes("code lengths"),

@@ -96,3 +96,38 @@ def test_generator_classification_weight_weighs_g_term_only(multi_label):
     d_loss, _ = discriminator_objective(s, d, batch, fake)
     s.cfg = GANConfig(width=8, noise_dim=16, batch_size=8)  # D's term keeps classification_weight
     torch.testing.assert_close(discriminator_objective(s, d, batch, fake)[0], d_loss)
+
+
+def test_mode_seeking_pairs_labels_and_adds_its_term_to_g_only():
+    """With gan.mode_seeking_weight the synthetic batch's two halves are asked for the same
+    labels, and G's loss is the plain one plus the weight times MSGAN's term on the halves."""
+    from dshgan.losses.mode_seeking import mode_seeking_loss
+    from dshgan.train.gan_step import discriminator_objective, draw_batch, generator_objective
+
+    torch.manual_seed(0)
+    plain = GANConfig(width=8, noise_dim=16, batch_size=8)
+    cfg = GANConfig(width=8, noise_dim=16, batch_size=8, mode_seeking_weight=0.5)
+    s, d = GANState(cfg, 4, 16, CPU, seed=1), data(False)
+    batch = draw_batch(s, d, 8, CPU)
+    assert torch.equal(batch.y_fake[:4], batch.y_fake[4:])
+    fake = s.generator(batch.noise, batch.y_fake)
+    s.discriminator.eval()  # spectral norm's power iteration then leaves D the same per call
+    loss = generator_objective(s, d, batch, fake)
+    d_loss, _ = discriminator_objective(s, d, batch, fake)
+    s.cfg = plain
+    without = generator_objective(s, d, batch, fake)
+    term = mode_seeking_loss(fake[:4], fake[4:], batch.noise[:4], batch.noise[4:])
+    torch.testing.assert_close(loss, without + 0.5 * term)
+    torch.testing.assert_close(discriminator_objective(s, d, batch, fake)[0], d_loss)
+
+
+def test_mode_seeking_off_draws_the_same_batches_as_before():
+    from dshgan.train.gan_step import draw_batch
+
+    a = draw_batch(GANState(GANConfig(width=8, noise_dim=16, batch_size=8), 4, 16, CPU, seed=3),
+                   data(False), 8, CPU)
+    g = torch.Generator().manual_seed(3)  # draw_batch's draws, by hand
+    torch.randint(0, 24, (8,), generator=g)  # labelled
+    torch.randint(0, 12, (8,), generator=g)  # unlabelled
+    fake_idx = torch.randint(0, 24, (8,), generator=g)
+    assert torch.equal(a.y_fake, data(False).labels[fake_idx])

@@ -15,6 +15,7 @@ from dshgan.losses.adversarial import (
     generator_loss,
 )
 from dshgan.losses.classification import classification_loss
+from dshgan.losses.mode_seeking import mode_seeking_loss
 from dshgan.train.diff_augment import diff_augment
 from dshgan.train.distributed import average_param_grads, mean_over_ranks, share_size
 from dshgan.train.gan_state import GANState
@@ -55,7 +56,8 @@ def draw_batch(state: GANState, data: GANData, n: int, device: torch.device) -> 
     rng = state.batches
     lab_idx = torch.randint(0, len(data.labelled), (n,), generator=rng).numpy()
     unl_idx = torch.randint(0, len(data.pool), (n,), generator=rng).numpy()
-    fake_idx = torch.randint(0, len(data.labelled), (n,), generator=rng)
+    fake_idx = torch.randint(0, len(data.labelled), (n - _pairs(state, n),), generator=rng)
+    fake_idx = torch.cat([fake_idx, fake_idx[:_pairs(state, n)]])  # pairs for mode seeking
     x_lab = to_tensor_images(data.labelled[lab_idx], device)
     y_lab = data.labels[lab_idx].to(device)
     x_unl = to_tensor_images(data.pool[unl_idx], device)
@@ -87,8 +89,19 @@ def generator_objective(state: GANState, data: GANData, batch: GANBatch,
     adversarial = generator_hinge_loss if cfg.loss == "hinge" else generator_loss
     weight = (cfg.classification_weight if cfg.generator_classification_weight is None
               else cfg.generator_classification_weight)
-    return adversarial(out_gen.real_logit) + weight * (
+    loss = adversarial(out_gen.real_logit) + weight * (
         classification_loss(out_gen.class_logits, batch.y_fake, data.multi_label))
+    pairs = _pairs(state, len(fake))
+    if pairs:  # image i and image n - pairs + i were asked for the same labels
+        n = len(fake)
+        loss = loss + cfg.mode_seeking_weight * mode_seeking_loss(
+            fake[:pairs], fake[n - pairs:], batch.noise[:pairs], batch.noise[n - pairs:])
+    return loss
+
+
+def _pairs(state: GANState, n: int) -> int:
+    """Synthetic images asked for the same labels as another, for mode seeking (0: off)."""
+    return n // 2 if state.cfg.mode_seeking_weight > 0 else 0
 
 
 def _seen_by_d(state: GANState, images: torch.Tensor) -> torch.Tensor:
