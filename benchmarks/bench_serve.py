@@ -4,6 +4,8 @@ micro-batching and with plain per-request encoding, beside the CNN's own encodin
     python benchmarks/bench_serve.py                 # full: 1M codes, 16 clients x 60 s per mode
     python benchmarks/bench_serve.py --run RUN       # a trained run of yours (else one is trained)
     python benchmarks/bench_serve.py --quick         # a 10-second check: 20k codes, short phases
+    python benchmarks/bench_serve.py --net-process   # also micro-batching with the net in a
+                                                     # process of its own (serve --net-process)
 
 Without ``--run`` the full run trains the bundled ``demo`` config into ``--work`` first (about
 3 minutes on 2 cores; reused by later runs); ``--quick`` trains a ``--dry-run`` model instead (a
@@ -167,10 +169,12 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
-def start_server(index: Path, run: Path, port: int, batch: int,
-                 threads: int | None, workers: int = 1) -> subprocess.Popen:
+def start_server(index: Path, run: Path, port: int, batch: int, threads: int | None,
+                 workers: int = 1, net_process: bool = False) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "dshgan", "serve", str(index), "--run", str(run),
            "--port", str(port), "--batch", str(batch), "--workers", str(workers)]
+    if net_process:
+        cmd.append("--net-process")
     if threads is not None:
         cmd += ["--threads", str(threads)]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -251,10 +255,10 @@ def load(port: int, bodies: list, clients: int, seconds: float, k: int) -> dict:
 
 
 def run_mode(name: str, batch: int, index: Path, run: Path, bodies: list,
-             args: argparse.Namespace) -> dict:
+             args: argparse.Namespace, net_process: bool = False) -> dict:
     port = free_port()
     started = time.perf_counter()
-    server = start_server(index, run, port, batch, args.threads, args.workers)
+    server = start_server(index, run, port, batch, args.threads, args.workers, net_process)
     ready_s = time.perf_counter() - started
     samples: list[tuple[float, float]] = []  # (seconds into the 16-client phase, RSS MB)
     stop = threading.Event()
@@ -309,6 +313,9 @@ def main() -> int:
                         help="the server's --workers (processes, each with the net and index)")
     parser.add_argument("--threads", type=int, default=None,
                         help="the server's --threads (default: dshgan serve's default)")
+    parser.add_argument("--net-process", action="store_true",
+                        help="also micro-batching with the server's --net-process (the net in "
+                             "a process of its own), right after the in-process mode")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -334,8 +341,11 @@ def main() -> int:
     emit(f"CNN alone ({run}, {threads} torch thread(s), as the server): {cnn[256]:,.0f} "
          f"images/s in batches of 256, {cnn[1]:,.0f} images/s one at a time")
     bodies = request_bodies(queries, work / "photos")
-    modes = [run_mode("micro-batching", args.max_batch, index, run, bodies, args),
-             run_mode("per request", 1, index, run, bodies, args)]
+    modes = [run_mode("micro-batching", args.max_batch, index, run, bodies, args)]
+    if args.net_process:
+        modes.append(run_mode("micro-batching, net process", args.max_batch, index, run, bodies,
+                              args, net_process=True))
+    modes.append(run_mode("per request", 1, index, run, bodies, args))
 
     emit()
     emit(f"{args.codes:,} codes; k={args.k}; {args.clients} clients x {args.seconds:g} s, "
@@ -356,7 +366,9 @@ def main() -> int:
     best = max(modes, key=lambda m: m["many"]["qps"])
     emit()
     emit(f"faster under load: {best['name']} "
-         f"({best['many']['qps'] / min(m['many']['qps'] for m in modes):.2f}x the other)")
+         f"({best['many']['qps'] / min(m['many']['qps'] for m in modes):.2f}x the slowest)")
+    emit("queries/s / CNN's own: " + ", ".join(
+        f"{m['name']} {m['many']['qps'] / cnn[256]:.2f}" for m in modes))
     errors = sum(len(m["single"]["errors"]) + len(m["many"]["errors"]) for m in modes)
     ratio = best["many"]["qps"] / cnn[256]
     growth = best["rss_end"] / best["rss_start"] - 1

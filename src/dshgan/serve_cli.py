@@ -47,6 +47,10 @@ def add_serve_parser(sub) -> None:
                    help="torch threads per worker for the hashing net (default: half the "
                         "cores, shared among the workers, at least 1; the rest decode uploads "
                         "and answer HTTP)")
+    p.add_argument("--net-process", action="store_true",
+                   help="run the hashing net (and the batch's index search) in a process of its "
+                        "own, so it shares no GIL with HTTP and decoding (docs/serve.md); needs "
+                        "micro-batching (--batch above 1)")
     p.add_argument("--root-path", default="",
                    help="the path prefix a reverse proxy serves this under, e.g. /search")
     _add_backend_options(p)
@@ -71,6 +75,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be from 0 to 65535, got {args.port}")
     if args.batch < 1 or args.batch_wait_ms < 0:
         raise ValueError("--batch must be >= 1 and --batch-wait-ms >= 0")
+    if args.net_process and args.batch < 2:
+        raise ValueError("--net-process needs micro-batching: a --batch above 1")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.max_upload_mb <= 0:
@@ -90,7 +96,7 @@ def run_serve(args: argparse.Namespace) -> int:
         collection=args.collection, token=args.token, run=args.run, device=args.device,
         max_upload_bytes=int(args.max_upload_mb * 2**20), batching=args.batch > 1,
         max_batch=args.batch, max_wait_s=args.batch_wait_ms / 1000,
-        threads=args.threads or default_threads(args.workers))
+        threads=args.threads or default_threads(args.workers), net_process=args.net_process)
     source, run = open_source(settings)  # fails here, with a message, before binding a port
     if not _is_loopback(args.host):
         print(f"dshgan serve: listening on {args.host}: reachable from other machines, with no "

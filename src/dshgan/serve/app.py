@@ -112,10 +112,14 @@ def create_app(settings: ServeSettings | None = None,
 
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> JSONResponse:
-        """200 once the model and the index are loaded, 503 before (or if loading failed)."""
+        """200 once the model and the index are loaded, 503 before (or if loading failed, or
+        the net's own process stopped)."""
         loader: Loader = request.app.state.loader
         if loader.engine is not None:
-            return JSONResponse({"status": "ready"})
+            problem = loader.engine.problem()
+            if problem is None:
+                return JSONResponse({"status": "ready"})
+            return JSONResponse({"status": "failed", "detail": problem}, status_code=503)
         return JSONResponse({"status": "failed" if loader.error else "loading",
                              "detail": loader.error}, status_code=503)
 

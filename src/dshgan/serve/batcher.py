@@ -117,9 +117,8 @@ class MicroBatcher:
         if not live:
             return
         try:
-            with self.busy.measure():
-                codes = self.encode_batch(np.stack([image for image, _, _ in live]))
-                answers = finish(codes, [job for _, _, job in live], self.then)
+            answers = self.answer_batch(np.stack([image for image, _, _ in live]),
+                                        [job for _, _, job in live])
         except Exception as exc:  # noqa: BLE001 (every caller of the batch learns why)
             for _, f, _ in live:
                 f.set_exception(exc)
@@ -128,6 +127,12 @@ class MicroBatcher:
         self.images += len(live)
         for (_, f, _), answer in zip(live, answers):
             f.set_result(answer)
+
+    def answer_batch(self, images: np.ndarray, jobs: list) -> list:
+        """One batch's answers, in the batcher's thread, its time counted in ``busy`` (the net
+        in a process of its own answers elsewhere: ``net_process.NetProcessBatcher``)."""
+        with self.busy.measure():
+            return finish(self.encode_batch(images), jobs, self.then)
 
 
 class BusyTime:
@@ -140,15 +145,18 @@ class BusyTime:
         self.cpu_s = 0.0
         self._lock = threading.Lock()
 
+    def add(self, wall_s: float, cpu_s: float) -> None:
+        with self._lock:
+            self.wall_s += wall_s
+            self.cpu_s += cpu_s
+
     @contextmanager
     def measure(self) -> Iterator[None]:
         wall, cpu = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
-            with self._lock:
-                self.wall_s += time.perf_counter() - wall
-                self.cpu_s += time.thread_time() - cpu
+            self.add(time.perf_counter() - wall, time.thread_time() - cpu)
 
 
 def finish(codes: np.ndarray, jobs: list, then: Then | None) -> list:

@@ -27,6 +27,7 @@ from dshgan.collection.fingerprint import check_same_model
 from dshgan.collection.image_index import ImageIndex, SearchResult
 from dshgan.serve.batcher import MicroBatcher, PerRequestEncoding
 from dshgan.serve.limits import Refused, check_k, check_radius, open_image
+from dshgan.serve.net_process import NetProcess, NetProcessBatcher
 from dshgan.serve.settings import ServeSettings
 from dshgan.serve.sources import CodeSource, IndexSource, open_source
 from dshgan.serve.thumbnails import ThumbnailCache
@@ -46,7 +47,9 @@ class Engine:
     upload or by item, item lookup, thumbnails, counters."""
 
     def __init__(self, source: CodeSource | ImageIndex, encoder: Encoder,
-                 settings: ServeSettings):
+                 settings: ServeSettings, net: NetProcess | None = None):
+        """``net``: the hashing net's own process (``settings.net_process``), which then encodes
+        each micro-batch and searches it; closed with the engine."""
         if isinstance(source, ImageIndex):
             source = IndexSource(source)
         # refuses an encoder of another model
@@ -57,10 +60,17 @@ class Engine:
         # searched in the batcher's thread, once per batch: an index file (in-process, a
         # millisecond); Milvus answers each query over the network, in the request's thread
         self.search_with_batch = source.backend == "index"
-        self.encoding = (MicroBatcher(encoder.encode, settings.max_batch, settings.max_wait_s,
-                                      then=self.search_batch)
-                         if settings.batching else
-                         PerRequestEncoding(encoder.encode, then=self.search_batch))
+        self.net = net
+        if net is not None:
+            if not settings.batching:
+                net.close()
+                raise ValueError("the net's own process needs micro-batching (a --batch above 1)")
+            self.encoding = NetProcessBatcher(net, settings.max_batch, settings.max_wait_s)
+        elif settings.batching:
+            self.encoding = MicroBatcher(encoder.encode, settings.max_batch,
+                                         settings.max_wait_s, then=self.search_batch)
+        else:
+            self.encoding = PerRequestEncoding(encoder.encode, then=self.search_batch)
         self.thumbnails = ThumbnailCache(max_pixels=settings.max_pixels)
         self.has_labels = source.has_labels
         self._count_lock = threading.Lock()
@@ -72,6 +82,9 @@ class Engine:
         each loads kernels (numba's compiled search, torch's) and would take a first query a
         quarter of a second, and the memory for a full batch is then taken before the first
         load, not during it (so a growth of memory under load means a leak)."""
+        if self.net is not None:  # the child warmed its net and search up; "more like this"
+            self.source.search(np.zeros(self.source.bits, np.uint8), 1, 0, None)  # runs here
+            return
         h, w = self.encoder.image_size
         codes = self.encoder.encode(np.zeros((self.encoding.max_batch, h, w, 3), np.uint8))
         self.source.search_many(codes, 1, None, [None] * len(codes))
@@ -87,10 +100,20 @@ class Engine:
         if settings.threads is not None:  # process-wide: `dshgan serve` always sets it
             torch.set_num_threads(settings.threads)
         encoder = Encoder.from_run(run, bits=source.bits, device=settings.device)
-        return cls(source, encoder, settings)
+        net = NetProcess(settings, run, source.bits) if settings.net_process else None
+        try:
+            return cls(source, encoder, settings, net)
+        except BaseException:
+            if net is not None:
+                net.close()
+            raise
 
     def close(self) -> None:
-        self.encoding.close()
+        self.encoding.close()  # and the net's process, if it has one
+
+    def problem(self) -> str | None:
+        """Why the engine cannot answer searches now (its net's process died), or None."""
+        return self.net.problem() if self.net is not None else None
 
     # ------------------------------------------------------------------ queries
     def prepare_upload(self, data: bytes) -> np.ndarray:
@@ -110,28 +133,19 @@ class Engine:
                      ) -> list[tuple[np.ndarray, list[SearchResult], float]]:
         """(code, results, seconds the batch's search took) per job: one search per (k, radius)
         among the jobs, all their codes at once (the batcher's ``then``)."""
-        started = time.perf_counter()
-        found: list = [None] * len(jobs)
-        groups: dict[tuple, list[int]] = {}
-        for i, job in enumerate(jobs):
-            groups.setdefault((check_k(job.k), check_radius(job.radius, self.source.bits)),
-                              []).append(i)
-        for (k, radius), rows in groups.items():
-            answers = self.source.search_many(codes[rows], k, radius,
-                                              [jobs[i].digest for i in rows])
-            for i, results in zip(rows, answers):
-                found[i] = results
+        answers = search_jobs(self.source, codes, jobs)
+        self.count_queries(len(jobs))
+        return answers
+
+    def count_queries(self, n: int) -> None:
         with self._count_lock:
-            self.queries += len(jobs)
-        took = time.perf_counter() - started
-        return [(code, results, took) for code, results in zip(codes, found)]
+            self.queries += n
 
     def search_code(self, code: np.ndarray, k: int, radius: int | None,
                     digest: bytes | None) -> list[SearchResult]:
         k, radius = check_k(k), check_radius(radius, self.source.bits)
         results = self.source.search(code, k, radius, digest)
-        with self._count_lock:
-            self.queries += 1
+        self.count_queries(1)
         return results
 
     def search_upload_code(self, code: np.ndarray, data: bytes, k: int,
@@ -180,7 +194,8 @@ class Engine:
         return {"items": len(self.source), "bits": self.source.bits,
                 "fingerprint": self.source.fingerprint, "labels": self.has_labels,
                 "backend": self.source.backend,
-                "queries_served": self.queries,
+                "queries_served": self.queries + getattr(encoding, "searched", 0),
+                "net_process": self.net.pid if self.net is not None else None,
                 "batching": {"enabled": isinstance(encoding, MicroBatcher),
                              "max_batch": encoding.max_batch,
                              "max_wait_ms": encoding.max_wait_s * 1000,
@@ -188,6 +203,24 @@ class Engine:
                              "images_encoded": encoding.images,
                              "busy_s": round(encoding.busy.wall_s, 3),
                              "busy_cpu_s": round(encoding.busy.cpu_s, 3)}}
+
+
+def search_jobs(source: CodeSource, codes: np.ndarray, jobs: list[UploadSearch]
+                ) -> list[tuple[np.ndarray, list[SearchResult], float]]:
+    """(code, results, seconds the batch's search took) per job: one search per (k, radius)
+    among the jobs, all their codes at once (also what the net's own process runs)."""
+    started = time.perf_counter()
+    found: list = [None] * len(jobs)
+    groups: dict[tuple, list[int]] = {}
+    for i, job in enumerate(jobs):
+        groups.setdefault((check_k(job.k), check_radius(job.radius, source.bits)),
+                          []).append(i)
+    for (k, radius), rows in groups.items():
+        answers = source.search_many(codes[rows], k, radius, [jobs[i].digest for i in rows])
+        for i, results in zip(rows, answers):
+            found[i] = results
+    took = time.perf_counter() - started
+    return [(code, results, took) for code, results in zip(codes, found)]
 
 
 def code_hex(code: np.ndarray) -> str:

@@ -37,6 +37,8 @@ class ServeSettings:
     max_batch: int = DEFAULT_MAX_BATCH
     max_wait_s: float = DEFAULT_MAX_WAIT_S
     threads: int | None = None  # torch threads, for the whole process (None: left as they are)
+    # the net (and an index file's batch search) in a child process: no GIL shared with HTTP
+    net_process: bool = False
     backend: str = "index"  # where the codes live: "index" (the file) or "milvus"
     uri: str | None = None  # Milvus: a local .db file (Milvus Lite) or http://host:19530
     collection: str | None = None  # Milvus: the collection's name
