@@ -83,3 +83,26 @@ def test_the_engine_searches_a_batch_of_mixed_k_and_radius_as_single_queries(ser
         assert engine.stats()["queries_served"] == before + len(jobs)
     finally:
         engine.close()
+
+
+def test_a_search_leaves_torch_threads_as_they_were(index):
+    """numba's OpenMP layer shares torch's runtime: the search's numba threads must not change
+    the torch threads of the thread that runs the net next (the batcher's)."""
+    import threading
+
+    import torch
+
+    source = IndexSource(index)
+    seen = []
+
+    def batcher_thread():
+        torch.set_num_threads(1)
+        source.search_many(np.zeros((2, BITS), np.uint8), 3, None, [None, None])
+        seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    thread = threading.Thread(target=batcher_thread)
+    thread.start()
+    thread.join()
+    torch.set_num_threads(before)
+    assert seen == [1]

@@ -195,5 +195,7 @@ def load_net(settings: ServeSettings, run: str, bits: int):
 
     if source is not None:  # numba's search kernels compile on their first call
         source.search(np.zeros(source.bits, np.uint8), 1, 0, None)
+    if settings.threads is not None:  # again: numba's OpenMP start may have changed them
+        torch.set_num_threads(settings.threads)
     h, w = encoder.image_size
     return answer_batch, (settings.max_batch, h, w, 3)

@@ -24,6 +24,7 @@ from typing import Protocol
 
 import numba
 import numpy as np
+import torch
 
 from dshgan.collection.code_store import ranked
 from dshgan.collection.fingerprint import check_same_model, model_fingerprint
@@ -98,12 +99,17 @@ class IndexSource:
     def search_many(self, codes: np.ndarray, k: int, radius: int | None,
                     digests: Sequence[bytes | None]) -> list[list[SearchResult]]:
         with self._lock:
+            # numba's OpenMP layer shares torch's OpenMP runtime: starting numba's threads or
+            # setting their number sets torch's in this thread too (the batcher's net ran on
+            # every core after its first search), so torch's count is read first and put back
+            torch_threads = torch.get_num_threads()
             before = numba.get_num_threads()  # per calling thread
             numba.set_num_threads(min(before, SEARCH_THREADS))
             try:
                 found = self.index.search_codes(codes, k=k, radius=radius)
             finally:
                 numba.set_num_threads(before)
+                torch.set_num_threads(torch_threads)
         return [self._with_same_file(code, results, digest, k, radius)
                 for code, results, digest in zip(codes, found, digests)]
 
