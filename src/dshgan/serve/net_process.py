@@ -69,8 +69,7 @@ class NetProcess:
     def _watch(self) -> None:
         """Log the child's death as it happens (not at the next query)."""
         wait([self.process.sentinel])
-        self.process.join()
-        if not self._closing:
+        if not self._closing:  # (while closing, close() alone reaps it)
             log.error("dshgan serve: the hashing net's process (pid %s) stopped, exit code %s: "
                       "searches fail and /readyz answers 503 until the server is restarted",
                       self.pid, self.process.exitcode)
