@@ -91,7 +91,9 @@ def test_a_dead_child_makes_readyz_503_and_is_gone_after_shutdown(served, helper
         assert c.post("/api/search", files={"image": ("q.png", image)}).status_code == 200
         os.kill(pid, signal.SIGKILL)
         assert gone(pid)
-        ready = c.get("/readyz")
+        deadline = time.monotonic() + 10  # the server's watcher notices the death on its own
+        while (ready := c.get("/readyz")).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert ready.status_code == 503 and "stopped" in ready.json()["detail"]
         got = c.post("/api/search", files={"image": ("q.png", image)})
         assert got.status_code == 500 and "process stopped" in got.json()["detail"]
