@@ -3,8 +3,8 @@
 
 Why: in the server's process the net's thread shares the GIL (and on a small machine a core)
 with HTTP, decoding and the clients: on the quiet 2-core VM the net was busy 100% of a load but
-its thread ran only 89% of that time (docs/serve.md, "The quiet run"). In a child process it
-waits for nobody's GIL. Micro-batching stays in the server: each batch of decoded uint8 images
+its thread ran only 88-89% of that time, and 97% in a child process, which waits for nobody's
+GIL (docs/serve.md, "The net in a process of its own"). Micro-batching stays in the server: each batch of decoded uint8 images
 goes to the child as raw bytes over a pipe (a batch of 8 at 128 px is 400 KB: a fraction of a
 millisecond against a forward pass of tens), and the answers (codes, search results, the
 child's CPU seconds) come back pickled.
