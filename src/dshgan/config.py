@@ -63,7 +63,7 @@ class GANConfig:
     # Further opt-in options of the GAN literature, not the paper's; each default keeps the
     # stage 1 described above (a DCGAN-style G and D, one learning rate, one class weight).
     # > 0: stage 1 hands on an exponential moving average of G's weights with this decay per
-    # G step, e.g. 0.999 (train/gan_ema.py); 0: G itself.
+    # G step, e.g. 0.999 (train/weight_average.py); 0: G itself.
     ema_decay: float = 0.0
     # G's doublings: "transposed" (4x4 stride-2 transposed convs) or "resize" (nearest x2 then a
     # 3x3 conv, no checkerboard artefacts) (nets/generator.py).

@@ -71,8 +71,8 @@ def test_the_average_is_saved_and_resumed(tmp_path):
     torch.manual_seed(1)
     again = GANState(cfg, 4, 16, CPU, seed=5)
     again.resume(tmp_path / "s1.pt", CPU)
-    for a, b in zip(first.ema.average.state_dict().values(),
-                    again.ema.average.state_dict().values()):
+    for a, b in zip(first.ema.shadow.state_dict().values(),
+                    again.ema.shadow.state_dict().values()):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="kept no average of G"):
         plain = GANState(CFG, 4, 16, CPU, seed=5)

@@ -101,7 +101,7 @@ def test_the_average_is_handed_on_and_a_resumed_run_continues_it_exactly(tmp_pat
     saved = torch.load(tmp_path / "ref.pt", weights_only=False)
     assert g_ref.training and all(p.requires_grad for p in g_ref.parameters())
     for name, value in g_ref.state_dict().items():  # the average, not the live G
-        assert torch.equal(value, saved["generator_ema"]["average"][name]), name
+        assert torch.equal(value, saved["generator_ema"]["shadow"][name]), name
     assert any(not torch.equal(value, saved["generator"][name])
                for name, value in g_ref.state_dict().items())
 

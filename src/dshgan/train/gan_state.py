@@ -15,8 +15,8 @@ from dshgan.nets.sngan_discriminator import SNGANDiscriminator
 from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from dshgan.train.diff_augment import parse_policy
 from dshgan.train.distributed import average_buffers, checkpoint_rng, is_main, own_rng
-from dshgan.train.gan_ema import GeneratorEMA
 from dshgan.train.runtime import logger
+from dshgan.train.weight_average import WeightAverage
 
 DISCRIMINATORS = {"dcgan": Discriminator, "sngan": SNGANDiscriminator}
 
@@ -50,7 +50,9 @@ class GANState:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas)
         lr_d = cfg.lr if cfg.lr_d is None else cfg.lr_d
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas)
-        self.ema = GeneratorEMA(self.generator, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        # buffers copied and the warm-up counted from 1: stage 1's average as it has always been
+        self.ema = (WeightAverage(self.generator, cfg.ema_decay, buffers="copy", warmup_start=1)
+                    if cfg.ema_decay > 0 else None)
         self.batches = torch.Generator().manual_seed(seed)
         self.diff_augment = parse_policy(cfg.diff_augment)  # D's input transforms, parsed once
         self.history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_class_acc": []}
@@ -77,7 +79,7 @@ class GANState:
     def save(self, path: Path) -> None:
         """Every rank calls it (their batch-norm statistics are averaged and their random
         states gathered); rank 0 writes."""
-        average_buffers(self.generator, self.discriminator, self.ema and self.ema.average)
+        average_buffers(self.generator, self.discriminator, self.ema and self.ema.shadow)
         rng = checkpoint_rng(rng_state(self.batches))
         if not is_main():
             return
@@ -91,4 +93,4 @@ class GANState:
 
     def handed_on(self) -> ConditionalGenerator:
         """The generator stage 1 returns: G's average when there is one, else G itself."""
-        return self.generator if self.ema is None else self.ema.generator(self.generator)
+        return self.generator if self.ema is None else self.ema.trainable_copy(self.generator)

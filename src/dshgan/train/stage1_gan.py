@@ -46,7 +46,7 @@ def train_gan(
     state = GANState(cfg, labelled_labels.shape[1], labelled_images.shape[1], device,
                      rank_seed(seed))
     broadcast_modules(state.generator, state.discriminator,
-                      state.ema.average if state.ema is not None else None)
+                      state.ema.shadow if state.ema is not None else None)
     state.resume(checkpoint_path, device)
     data = GANData(labelled_images, labelled_labels, unlabelled_images, multi_label)
     bar = tqdm(total=cfg.steps, initial=state.step, desc="stage 1 GAN", disable=not progress)
