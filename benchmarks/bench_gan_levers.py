@@ -15,6 +15,10 @@ one thread each) and still be compared at the same budget.
         --name diffaug --steps 3000 --threads 1 --set gan.diff_augment=translation,cutout
 
 A stopped variant resumes from its stage-1 checkpoint (OUT/NAME/stage1.pt) when rerun.
+``--pixel-probe`` adds a second GAN-test whose classifier is a small CNN trained from scratch on
+the real training pixels (``dshgan.metrics.generative.pixel_probe``; about 2 more CPU minutes
+on CIFAR-10), independent of the frozen features a feature-space discriminator trains against;
+levers.json holds it under "pixel_probe".
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from machine_info import machine_line
 from dshgan.config import load_config
 from dshgan.data.bad_images import BadImages
 from dshgan.experiment import draw_split, image_sizes, load_data, replace_config
-from dshgan.metrics.generative import generator_report
+from dshgan.metrics.generative import generator_report, pixel_gan_test
 from dshgan.report.synthetic_grid import save_synthetic_grid
 from dshgan.run_data import RunData
 from dshgan.train.runtime import resolve_device, seed_everything
@@ -53,6 +57,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/gan-levers")
+    p.add_argument("--pixel-probe", action="store_true",
+                   help="also GAN-test with a small CNN trained from scratch on the real "
+                        "training pixels (single-label data only)")
     return p.parse_args(argv)
 
 
@@ -127,9 +134,21 @@ def row(name: str, result: dict, steps: int, seconds: float | None) -> str:
             f"{min(known):.2f} / {sum(known) / len(known):.2f} |")
 
 
+def pixel_line(name: str, pixel: dict) -> str:
+    test = pixel["gan_test"]
+    lowest = min(v for v in test["per_class"] if v is not None)
+    return (f"{name}: pixel-CNN GAN-test {test['overall']:.3f} (lowest class {lowest:.3f}), "
+            f"pixel CNN on real {pixel['real_classifier_on']} "
+            f"{pixel['real_classifier']['overall']:.3f}; {pixel['epochs']} epochs, "
+            f"{pixel['seconds']:.0f} s")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     config, device, rd = prepare(args)
+    if args.pixel_probe and rd.multi_label:
+        raise SystemExit("--pixel-probe is for single-label data only; this dataset is "
+                         "multi-label")
     if args.calibrate:
         calibrate(config, device, rd, args)
         return 0
@@ -145,6 +164,13 @@ def main(argv=None) -> int:
     result = generator_report(generator, rd.gan_train_images, rd.part_labels("train"),
                               rd.images("validation"), rd.part_labels("validation"),
                               rd.multi_label, device, args.seed)
+    pixel = None
+    if args.pixel_probe:
+        # The same synthetic images as the linear probe's GAN-test (same seed, same count).
+        pixel = pixel_gan_test(generator, rd.gan_train_images, rd.part_labels("train"),
+                               rd.images("validation"), rd.part_labels("validation"),
+                               rd.multi_label, per_class=result["sizes"]["per_class"],
+                               seed=args.seed, device=device)
     save_synthetic_grid(generator, rd.class_names, folder / "synthetic_grid.png", args.seed,
                         device)
     record = {"name": args.name, "settings": args.set, "gan": config.gan.__dict__,
@@ -152,12 +178,15 @@ def main(argv=None) -> int:
               "threads": torch.get_num_threads(), "machine": machine_line(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": " ".join(sys.argv), "generator": result,
+              **({"pixel_probe": pixel} if pixel is not None else {}),
               "last_100_steps": {k: sum(v[-100:]) / len(v[-100:]) for k, v in history.items()
                                  if v}}
     (folder / "levers.json").write_text(json.dumps(record, indent=1, default=str))
     print("| variant | steps | stage 1 s | GAN-test | lowest class | GAN-train (val) | real probe "
           "(val) | FID (real vs real) | diversity min / mean |")
     print(row(args.name, result, config.gan.steps, stage1_s))
+    if pixel is not None:
+        print(pixel_line(args.name, pixel))
     return 0
 
 

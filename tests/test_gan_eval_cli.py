@@ -58,3 +58,14 @@ def test_too_few_images_per_class_are_refused(tmp_path, capsys):
     run = _run_folder(tmp_path)
     assert main(["gan-eval", str(run), "--per-class", "1"]) == 2
     assert "--per-class" in capsys.readouterr().err
+
+
+def test_pixel_probe_adds_its_gan_test_to_the_tables_and_the_json(tmp_path, capsys):
+    run = _run_folder(tmp_path)
+    assert main(["gan-eval", str(run), "--per-class", "4", "--input-size", "32",
+                 "--device", "cpu", "--pixel-probe"]) == 0
+    assert "| GAN-test, pixel classifier" in capsys.readouterr().out
+    pixel = json.loads((run / "gan_eval.json").read_text())["pixel_probe"]
+    assert pixel["sizes"] == {"per_class": 4, "synthetic": 12, "real_train": 9, "validation": 3}
+    assert len(pixel["gan_test"]["per_class"]) == 3 and pixel["seed"] == 0
+    assert 0 <= pixel["real_classifier"]["overall"] <= 1

@@ -8,15 +8,29 @@ def _f(value, digits: int = 3) -> str:
 
 
 def report_lines(result: dict, class_names: list[str] | None = None) -> list[str]:
-    """A summary table and a per-class table of one ``evaluate_generator`` result."""
+    """A summary table and a per-class table of one ``evaluate_generator`` result, with the
+    pixel classifier's GAN-test (``pixel_gan_test``) where the result holds it under
+    ``pixel_probe``."""
     s, score = result["sizes"], result["score"]
     on = result["gan_train_on"]
-    lines = [
-        f"Features: {result['features']}. Classifier: {result['classifier']}.", "",
+    pixel = result.get("pixel_probe")
+    lines = [f"Features: {result['features']}. Classifier: {result['classifier']}."]
+    if pixel:
+        lines.append(f"Pixel classifier (independent of the features): {pixel['classifier']}.")
+    lines += [
+        "",
         "| metric | value | reference |", "| --- | --- | --- |",
         (f"| GAN-test ({score} of the real-trained classifier on {s['synthetic']} synthetic "
          f"images) | {_f(result['gan_test']['overall'])} | {_f(result['real_classifier']['overall'])}"
          f" on real {on} images |"),
+    ]
+    if pixel:
+        lines.append(
+            f"| GAN-test, pixel classifier (accuracy on {pixel['sizes']['synthetic']} synthetic "
+            f"images) | {_f(pixel['gan_test']['overall'])} | "
+            f"{_f(pixel['real_classifier']['overall'])} on real {pixel['real_classifier_on']} "
+            "images |")
+    lines += [
         (f"| GAN-train ({score} on {s[on]} real {on} images of a classifier trained on the "
          f"synthetic images) | {_f(result['gan_train']['overall'])} | "
          f"{_f(result['real_classifier']['overall'])} trained on {s['real_train']} real |"),
@@ -28,11 +42,16 @@ def report_lines(result: dict, class_names: list[str] | None = None) -> list[str
     ]
     d = result["diversity"]
     names = class_names or [str(c) for c in range(len(d["per_class"]))]
-    lines += ["| class | GAN-test | GAN-train | real classifier | diversity ratio |",
-              "| --- | --- | --- | --- | --- |"]
+    extra = " GAN-test, pixel | pixel classifier, real |" if pixel else ""
+    lines += ["| class | GAN-test | GAN-train | real classifier | diversity ratio |" + extra,
+              "| --- | --- | --- | --- | --- |" + (" --- | --- |" if pixel else "")]
     for c, name in enumerate(names):
-        lines.append(f"| {name} | {_f(result['gan_test']['per_class'][c])} | "
-                     f"{_f(result['gan_train']['per_class'][c])} | "
-                     f"{_f(result['real_classifier']['per_class'][c])} | "
-                     f"{_f(d['per_class'][c])} |")
+        row = (f"| {name} | {_f(result['gan_test']['per_class'][c])} | "
+               f"{_f(result['gan_train']['per_class'][c])} | "
+               f"{_f(result['real_classifier']['per_class'][c])} | "
+               f"{_f(d['per_class'][c])} |")
+        if pixel:
+            row += (f" {_f(pixel['gan_test']['per_class'][c])} | "
+                    f"{_f(pixel['real_classifier']['per_class'][c])} |")
+        lines.append(row)
     return lines + [""]
