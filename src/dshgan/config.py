@@ -76,9 +76,13 @@ class GANConfig:
     # Weight of G's classification term; None: classification_weight. Lower it when G's term
     # pushes towards easily classified, alike images.
     generator_classification_weight: float | None = None
-    # "dcgan" (nets/discriminator.py) or "sngan" (SN-GAN's standard CNN,
-    # nets/sngan_discriminator.py).
+    # "dcgan" (nets/discriminator.py), "sngan" (SN-GAN's standard CNN,
+    # nets/sngan_discriminator.py) or "projected" (small heads on frozen ImageNet
+    # EfficientNet-Lite0 features, nets/projected_discriminator.py).
     discriminator: str = "dcgan"
+    # The projected D's input size (px): images are resized to it before the frozen trunk, which
+    # was trained on ImageNet at 224 px; larger sees more but costs more per step.
+    feature_size: int = 64
     # > 0: G also minimises this weight times MSGAN's mode-seeking term (losses/mode_seeking.py):
     # the synthetic batch comes in two halves asked for the same labels, and images of the same
     # labels must differ as their noise does. 0: off (labels drawn as above).

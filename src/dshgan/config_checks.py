@@ -25,7 +25,7 @@ GENERATOR_LOSSES = ("non-saturating", "minimax")
 # (a test keeps them equal; the nets import torch).
 GAN_UPSAMPLING = ("transposed", "resize")
 GAN_CONDITIONING = ("concat", "batchnorm")
-GAN_DISCRIMINATORS = ("dcgan", "sngan")
+GAN_DISCRIMINATORS = ("dcgan", "sngan", "projected")
 
 Rule = tuple[str, Callable[[Any], bool]]
 
@@ -198,6 +198,7 @@ def _rules() -> dict[str, Rule]:
         "gan.generator_classification_weight": non_negative,
         "gan.mode_seeking_weight": non_negative,
         "gan.discriminator": _one_of(GAN_DISCRIMINATORS),
+        "gan.feature_size": ("a multiple of 32 (px)", lambda v: v >= 32 and v % 32 == 0),
         "hashing.backbone": _one_of(list_backbones(), "a registered backbone:"),
         "hashing.bits": _codes("code lengths"),
         "hashing.epochs": _count(1),

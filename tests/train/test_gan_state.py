@@ -45,11 +45,16 @@ def test_lr_d_sets_d_learning_rate_only():
 
 def test_the_discriminator_option_picks_the_net():
     from dshgan.nets.discriminator import Discriminator
+    from dshgan.nets.projected_discriminator import ProjectedDiscriminator
     from dshgan.nets.sngan_discriminator import SNGANDiscriminator
 
     assert type(GANState(CFG, 4, 16, CPU, seed=0).discriminator) is Discriminator
     sngan = GANState(GANConfig(width=8, noise_dim=16, discriminator="sngan"), 4, 16, CPU, seed=0)
     assert type(sngan.discriminator) is SNGANDiscriminator
+    projected = GANState(GANConfig(width=8, noise_dim=16, discriminator="projected",
+                                   feature_size=32), 4, 16, CPU, seed=0)
+    assert type(projected.discriminator) is ProjectedDiscriminator
+    assert projected.discriminator.feature_size == 32
     with pytest.raises(ValueError, match="gan.discriminator must be one of.*'big'"):
         GANState(GANConfig(width=8, discriminator="big"), 4, 16, CPU, seed=0)
 

@@ -70,6 +70,20 @@ def test_the_stage_1_options_train_both_nets(options):
     assert np.isfinite(losses.d_loss) and losses != plain  # another objective or other inputs
 
 
+def test_with_the_projected_discriminator_a_step_trains_its_heads_and_g_not_the_trunk():
+    torch.manual_seed(0)
+    s = GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16,
+                           discriminator="projected", feature_size=32), 4, 16, CPU, seed=1)
+    d = s.discriminator
+    trunk = {k: v.clone() for k, v in d.state_dict().items() if k.startswith(("stem", "blocks"))}
+    heads, g0 = weights(d.heads), weights(s.generator)
+    losses = gan_step(s, data(), CPU)
+    assert np.isfinite(losses.d_loss) and np.isfinite(losses.g_loss)
+    assert all(torch.equal(d.state_dict()[k], v) for k, v in trunk.items())
+    assert all(not torch.equal(a, b) for a, b in zip(heads, weights(d.heads)))
+    assert all(not torch.equal(a, b) for a, b in zip(g0, weights(s.generator)))
+
+
 @pytest.mark.parametrize("multi_label", [False, True])
 def test_generator_classification_weight_weighs_g_term_only(multi_label):
     """G's loss by hand on one batch: non-saturating BCE of D's real logit on G's images plus

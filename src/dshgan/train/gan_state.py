@@ -11,6 +11,7 @@ import torch
 from dshgan.config import GANConfig
 from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
+from dshgan.nets.projected_discriminator import ProjectedDiscriminator
 from dshgan.nets.sngan_discriminator import SNGANDiscriminator
 from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from dshgan.train.diff_augment import parse_policy
@@ -18,7 +19,8 @@ from dshgan.train.distributed import average_buffers, checkpoint_rng, is_main, o
 from dshgan.train.runtime import logger
 from dshgan.train.weight_average import WeightAverage
 
-DISCRIMINATORS = {"dcgan": Discriminator, "sngan": SNGANDiscriminator}
+DISCRIMINATORS = {"dcgan": Discriminator, "sngan": SNGANDiscriminator,
+                  "projected": ProjectedDiscriminator}
 
 
 def build_generator(cfg: GANConfig, num_classes: int, image_size: int) -> ConditionalGenerator:
@@ -32,7 +34,8 @@ def build_gan(cfg: GANConfig, num_classes: int, image_size: int):
     if cfg.discriminator not in DISCRIMINATORS:
         raise ValueError(f"gan.discriminator must be one of {list(DISCRIMINATORS)}, "
                          f"got {cfg.discriminator!r}")
-    discriminator = DISCRIMINATORS[cfg.discriminator](num_classes, image_size, cfg.width)
+    kwargs = {"feature_size": cfg.feature_size} if cfg.discriminator == "projected" else {}
+    discriminator = DISCRIMINATORS[cfg.discriminator](num_classes, image_size, cfg.width, **kwargs)
     return generator, discriminator
 
 
