@@ -37,6 +37,15 @@ def browser():
     driver.quit()
 
 
+def waiting(browser, seconds: float = 30):
+    """A wait that retries when the page re-renders the element it was reading: the results
+    list is replaced on each search, and a slow machine can read an element just before."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def item_id(base: str, path: str) -> int:
     for id in range(24):
         with urllib.request.urlopen(f"{base}/api/items/{id}") as r:
@@ -48,10 +57,9 @@ def item_id(base: str, path: str) -> int:
 def test_upload_more_like_this_and_url_state(browser, live_server, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, index_path = live_server
-    wait = WebDriverWait(browser, 30)
+    wait = waiting(browser)
     browser.get(f"{base}/?k={K}")
     wait.until(lambda d: "24 images" in d.find_element(By.ID, "index-info").text)
 
@@ -98,16 +106,15 @@ def test_upload_more_like_this_and_url_state(browser, live_server, tmp_path):
 
 def test_errors_are_shown_not_thrown(browser, live_server, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = live_server
     bad = tmp_path / "notes.png"
     bad.write_text("not an image")
     browser.get(f"{base}/")
-    WebDriverWait(browser, 30).until(
+    waiting(browser).until(
         lambda d: "images" in d.find_element(By.ID, "index-info").text)
     browser.find_element(By.ID, "file").send_keys(str(bad))
-    message = WebDriverWait(browser, 30).until(
+    message = waiting(browser).until(
         lambda d: d.find_element(By.ID, "message").text.startswith("Search failed")
         and d.find_element(By.ID, "message").text)
     assert message.startswith("Search failed: 415") and "not an image" in message
