@@ -148,9 +148,16 @@ def _runs_scenario(out: Path) -> None:
     import dshgan.train.stage2_hashing as stage2
 
     writes: list[str] = []
+
+    def record(path) -> None:
+        # Only this scenario's folder: libraries may write their own caches (numba writes its
+        # compiled kernels with os.replace the first time a kernel runs in a fresh checkout).
+        if Path(path).resolve().is_relative_to(out.resolve()):
+            writes.append(str(path))
+
     replace, write_text = os.replace, Path.write_text
-    os.replace = lambda src, dst, *a, **k: (writes.append(str(dst)), replace(src, dst, *a, **k))[1]
-    Path.write_text = lambda self, *a, **k: (writes.append(str(self)), write_text(self, *a, **k))[1]
+    os.replace = lambda src, dst, *a, **k: (record(dst), replace(src, dst, *a, **k))[1]
+    Path.write_text = lambda self, *a, **k: (record(self), write_text(self, *a, **k))[1]
     config, dataset, protocol = _dry_run(epochs=1)
     metrics = run_experiment(config, out / "writes", progress=False, dataset=dataset,
                              protocol=protocol)
