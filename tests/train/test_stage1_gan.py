@@ -60,6 +60,25 @@ def test_multi_label_discriminator_learns_the_label_vectors(tmp_path):
         trained_order, untrained_order)
 
 
+def kill_after_checkpoints(monkeypatch, n: int, run) -> None:
+    """``run()`` from seed 0, killed (KeyboardInterrupt) right after its n-th checkpoint is
+    written, as a stopped job would be; the real checkpoint writer is restored after."""
+    real_save = gan_state.save_checkpoint
+    calls = []
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        calls.append(state["step"])
+        if len(calls) == n:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(gan_state, "save_checkpoint", save_then_die)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(gan_state, "save_checkpoint", real_save)
+
+
 def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     images, labels = data()
     cfg = GANConfig(steps=6, batch_size=8, width=8, noise_dim=8)
@@ -67,21 +86,9 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     g_ref, _, _ = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "ref.pt",
                             progress=False, checkpoint_every=2)
 
-    real_save = gan_state.save_checkpoint
-    calls = []
-
-    def save_then_die(path, state):
-        real_save(path, state)
-        calls.append(state["step"])
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # killed right after the step-4 checkpoint
-
-    monkeypatch.setattr(gan_state, "save_checkpoint", save_then_die)
-    torch.manual_seed(0)
-    with pytest.raises(KeyboardInterrupt):
-        train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt", progress=False,
-                  checkpoint_every=2)
-    monkeypatch.setattr(gan_state, "save_checkpoint", real_save)
+    kill_after_checkpoints(monkeypatch, 2, lambda: train_gan(  # killed after step 4's
+        cfg, images, labels, images, False, CPU, tmp_path / "run.pt", progress=False,
+        checkpoint_every=2))
     torch.manual_seed(123)  # the checkpoint, not the caller, must restore every random state
     g, _, history = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt",
                               progress=False, checkpoint_every=2)
@@ -105,18 +112,9 @@ def test_the_average_is_handed_on_and_a_resumed_run_continues_it_exactly(tmp_pat
     assert any(not torch.equal(value, saved["generator"][name])
                for name, value in g_ref.state_dict().items())
 
-    real_save = gan_state.save_checkpoint
-
-    def save_then_die(path, state):
-        real_save(path, state)
-        raise KeyboardInterrupt  # killed right after the step-3 checkpoint
-
-    monkeypatch.setattr(gan_state, "save_checkpoint", save_then_die)
-    torch.manual_seed(0)
-    with pytest.raises(KeyboardInterrupt):
-        train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt", progress=False,
-                  checkpoint_every=3)
-    monkeypatch.setattr(gan_state, "save_checkpoint", real_save)
+    kill_after_checkpoints(monkeypatch, 1, lambda: train_gan(  # killed after step 3's
+        cfg, images, labels, images, False, CPU, tmp_path / "run.pt", progress=False,
+        checkpoint_every=3))
     torch.manual_seed(123)
     g, _, history = train_gan(cfg, images, labels, images, False, CPU, tmp_path / "run.pt",
                               progress=False, checkpoint_every=3)
