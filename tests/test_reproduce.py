@@ -65,6 +65,23 @@ def test_two_seeds_give_mean_and_std(tmp_path):
     assert cell["map_std"] == pytest.approx(np.std(maps))
 
 
+@pytest.mark.parametrize("every_seed", [False, True])
+def test_baselines_run_on_the_first_seed_or_on_every_seed(tmp_path, every_seed):
+    dataset = make_toy_dataset(n_per_class=30, num_classes=4)
+    config = tiny()
+    config = config.__class__(**{**config.__dict__, "evaluation": config.evaluation.__class__(
+        **{**config.evaluation.__dict__, "baselines": ("lsh",), "deep_baselines": ("dpsh",)})})
+    results = reproduce("cifar10", tmp_path, seeds=(0, 1), bits=(12,), progress=False,
+                        config=config, dataset=dataset, protocol=single_label_protocol(),
+                        ablations=False, baselines_every_seed=every_seed)
+    table = results["table"]
+    expected = [0, 1] if every_seed else [0]
+    assert table["DSH-GAN"]["12"]["seeds"] == [0, 1]
+    assert table["DPSH"]["12"]["seeds"] == expected and table["LSH"]["12"]["seeds"] == expected
+    maps = [r["map"] for r in table["DPSH"]["12"]["runs"]]
+    assert table["DPSH"]["12"]["map"] == pytest.approx(np.mean(maps))
+
+
 def test_multi_label_path_from_list_files(tmp_path):
     """NUS-WIDE's path (list files, shared-label relevance, mAP@k) on 2x2 mosaics."""
     mosaics = make_mosaic_multilabel(make_toy_dataset(n_per_class=10, num_classes=8), 160)

@@ -110,6 +110,7 @@ def reproduce(
     protocol=None,
     rows: tuple[str, ...] | None = None,
     validation_only: bool = False,
+    baselines_every_seed: bool = False,
 ) -> dict:
     """Run (or continue) the whole table; returns the aggregated results dict.
 
@@ -120,6 +121,9 @@ def reproduce(
     runs, and the empty dict is returned. Why: configurations are compared on validation
     (scripts/compare_validation.py) before the test queries are touched; the same command
     without it later resumes from the finished checkpoints and evaluates.
+    ``baselines_every_seed`` trains and evaluates the baselines on every seed, not only the
+    first: for a claim over seeds against a deep baseline (DPSH), which is then a mean over the
+    same seeds as the method's; off by default since the deep ones cost a stage 2 each.
 
     Started by torchrun, every rank trains its share of each batch (train/distributed.py); rank
     0 alone evaluates and writes, the others wait for each unit's file before reading it.
@@ -140,7 +144,7 @@ def reproduce(
             check_row_names(rows, config)
         asked = _Asked(config, out, dataset, protocol, tuple(seeds), tuple(bits), sizes,
                        rank_device(resolve_device(config.device)), ablations, baselines,
-                       progress and is_main(), rows, validation_only)
+                       progress and is_main(), rows, validation_only, baselines_every_seed)
         units: dict[str, dict] = {}
         for seed in seeds:
             units.update(_reproduce_seed(asked, seed))
@@ -190,6 +194,7 @@ class _Asked:
     progress: bool
     rows: tuple[str, ...] | None
     validation_only: bool
+    baselines_every_seed: bool = False
 
 
 @dataclasses.dataclass
@@ -239,7 +244,8 @@ def _reproduce_seed(asked: _Asked, seed: int) -> dict[str, dict]:
     if this.main_nets and is_main():  # what `dshgan encode`, `index build` and the library load
         _save_model(seed_dir, {b: n for b, (n, _) in this.main_nets.items()},
                     next(iter(this.main_nets.values()))[1], config, rd)
-    if asked.baselines and seed == asked.seeds[0] and not asked.validation_only:
+    baselines_here = seed == asked.seeds[0] or asked.baselines_every_seed
+    if asked.baselines and baselines_here and not asked.validation_only:
         for key, result in _run_baselines(config, dataset, data, asked.device, done, asked.bits,
                                           seed, asked.progress, asked.rows).items():
             units[f"{seed}/{key}"] = result

@@ -29,6 +29,9 @@ def add_reproduce_parser(sub) -> None:
     p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
                    help="train only these rows (e.g. \"generator frozen\" DPSH); rows finished "
                         "earlier in --out are still reported")
+    p.add_argument("--baselines-every-seed", action="store_true",
+                   help="train the baselines on every seed of --seeds, not only the first "
+                        "(a deep baseline's mean over the same seeds as DSH-GAN's)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--validation-only", action="store_true",
                    help="train the main method's nets and log validation, then stop without "
@@ -59,7 +62,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
                         ablations=not args.no_ablations, baselines=not args.no_baselines,
                         progress=not args.no_progress, config=config,
                         rows=tuple(args.rows) if args.rows else None,
-                        validation_only=args.validation_only)
+                        validation_only=args.validation_only,
+                        baselines_every_seed=args.baselines_every_seed)
     from dshgan.distributed import torchrun_world
 
     world = torchrun_world()
