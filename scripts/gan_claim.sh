@@ -11,7 +11,8 @@
 #    the two lever configs of benchmarks/configs (why those: docs/experiments/2026-12-02-gan-levers.md).
 # 2. The choice, on validation only (scripts/compare_validation.py, leave-one-out mAP with a
 #    paired bootstrap): the candidate with the largest gain over the bundled stage 1, or the
-#    bundled one when none gains. Written to OUT/chosen.txt before any test query is encoded.
+#    bundled one when none gains. Written to OUT/chosen.txt before any test query is encoded,
+#    and read back from OUT/chosen on a rerun.
 # 3. The chosen candidate's folder rerun on the test queries for seeds 0, 1 and 2 (seed 0's nets
 #    are reused), with DPSH on the same seeds and, on seed 0, the "w/o synthetic images" ablation.
 set -euo pipefail
@@ -33,20 +34,30 @@ for name in "${candidates[@]}"; do
         --validation-only --no-ablations --no-baselines --deep-baselines "${common[@]}"
 done
 
-chosen=bundled
-best=0
-for name in "${candidates[@]:1}"; do
-    python "$here/scripts/compare_validation.py" "$out/bundled" "$out/$name" --seeds 0 \
-        --source "$source" > "$out/compare-$name.json"
-    gain=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['difference_b_minus_a'])" \
-        "$out/compare-$name.json")
-    if python -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$gain" "$best"; then
-        chosen=$name
-        best=$gain
-    fi
-done
-echo "chosen stage 1: $chosen (validation leave-one-out mAP gain over the bundled one: $best)" \
-    | tee "$out/chosen.txt"
+choose() {  # prints "NAME GAIN"; each comparison is kept in OUT/compare-NAME.json
+    local chosen=bundled best=0 name gain
+    for name in "${candidates[@]:1}"; do
+        python "$here/scripts/compare_validation.py" "$out/bundled" "$out/$name" --seeds 0 \
+            --source "$source" > "$out/compare-$name.json"
+        gain=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['difference_b_minus_a'])" \
+            "$out/compare-$name.json")
+        if python -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$gain" "$best"; then
+            chosen=$name
+            best=$gain
+        fi
+    done
+    echo "$chosen $best"
+}
+
+# The choice is made once: a rerun once step 3 is under way reads it back.
+if [ ! -f "$out/chosen" ]; then
+    read -r chosen best < <(choose)
+    [ -n "$chosen" ] || { echo "gan_claim.sh: the comparison on validation failed" >&2; exit 1; }
+    echo "chosen stage 1: $chosen (validation leave-one-out mAP gain over the bundled one: $best)" \
+        | tee "$out/chosen.txt"
+    echo "$chosen" > "$out/chosen"
+fi
+chosen=$(cat "$out/chosen")
 
 # shellcheck disable=SC2046
 dshgan reproduce cifar10 $(config_args "$chosen") --out "$out/$chosen" --seeds 0 1 2 \
