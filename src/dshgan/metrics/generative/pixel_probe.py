@@ -32,7 +32,7 @@ from torch import nn
 
 from dshgan.metrics.generative.class_scores import accuracy_per_class
 from dshgan.metrics.generative.evaluate import DEFAULT_PER_CLASS
-from dshgan.metrics.generative.sampling import generate_images, labels_per_class
+from dshgan.metrics.generative.sampling import at_generator_size, generate_images, labels_per_class
 from dshgan.nets.small_cnn import SmallCNN
 
 # On the 4,500 CIFAR-10 training images at 32 px, one avx2 CPU thread of a busy 2-core machine:
@@ -186,12 +186,8 @@ def pixel_gan_test(generator, real_train_images: np.ndarray, real_train_labels: 
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     t0 = time.perf_counter()
-    size = getattr(generator, "image_size", None)
-    if size is not None:
-        from dshgan.data.images import resize_images
-
-        real_train_images = resize_images(real_train_images, int(size))
-        real_val_images = resize_images(real_val_images, int(size))
+    size, real_train_images, real_val_images = at_generator_size(
+        generator, real_train_images, real_val_images)
     y_train, y_val = np.asarray(real_train_labels), np.asarray(real_val_labels)
     class_ids(y_val)  # the same single-label check on the held-out labels
     model = train_pixel_classifier(real_train_images, y_train, epochs, seed, device, width)

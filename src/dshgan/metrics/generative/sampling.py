@@ -55,3 +55,14 @@ def generate_images(generator, labels: np.ndarray, seed: int, device: torch.devi
         size = getattr(generator, "image_size", 0)
         return np.zeros((0, size, size, 3), np.uint8)
     return np.concatenate(out)
+
+
+def at_generator_size(generator, *images: np.ndarray) -> tuple[int | None, ...]:
+    """(the generator's ``image_size`` or None, then each uint8 image array brought to that
+    size): real images are measured at the size the generator makes, as stage 2 sees them."""
+    size = getattr(generator, "image_size", None)
+    if size is None:
+        return (None, *images)
+    from dshgan.data.images import resize_images
+
+    return (int(size), *(resize_images(x, int(size)) for x in images))
