@@ -83,6 +83,9 @@ class GANConfig:
     # The projected D's input size (px): images are resized to it before the frozen trunk, which
     # was trained on ImageNet at 224 px; larger sees more but costs more per step.
     feature_size: int = 64
+    # true: D's real/synthetic logits are conditioned on the labels by a projection (Miyato and
+    # Koyama, ICLR 2018; nets/class_projection.py), beside its class head; any discriminator.
+    class_projection: bool = False
     # > 0: G also minimises this weight times MSGAN's mode-seeking term (losses/mode_seeking.py):
     # the synthetic batch comes in two halves asked for the same labels, and images of the same
     # labels must differ as their noise does. 0: off (labels drawn as above).

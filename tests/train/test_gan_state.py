@@ -10,18 +10,20 @@ CPU = torch.device("cpu")
 CFG = GANConfig(steps=3, batch_size=8, width=8, noise_dim=16)
 
 
-def test_a_saved_state_resumes_nets_optimisers_history_and_random_draws(tmp_path):
+@pytest.mark.parametrize("cfg", [CFG, GANConfig(steps=3, batch_size=8, width=8, noise_dim=16,
+                                                class_projection=True)])
+def test_a_saved_state_resumes_nets_optimisers_history_and_random_draws(tmp_path, cfg):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (16, 16, 16, 3), dtype=np.uint8)
     data = GANData(images, np.eye(4, dtype=np.float32)[rng.integers(0, 4, 16)], images, False)
     torch.manual_seed(0)
-    first = GANState(CFG, 4, 16, CPU, seed=5)
+    first = GANState(cfg, 4, 16, CPU, seed=5)
     gan_step(first, data, CPU)
     first.step, first.history["d_loss"] = 1, [0.5]
     first.save(tmp_path / "s1.pt")
 
     torch.manual_seed(1)  # other initial weights: all must come from the file
-    again = GANState(CFG, 4, 16, CPU, seed=99)
+    again = GANState(cfg, 4, 16, CPU, seed=99)
     again.resume(tmp_path / "s1.pt", CPU)
     assert again.step == 1 and again.history["d_loss"] == [0.5]
     for a, b in zip(first.generator.state_dict().values(), again.generator.state_dict().values()):
@@ -55,6 +57,9 @@ def test_the_discriminator_option_picks_the_net():
                                    feature_size=32), 4, 16, CPU, seed=0)
     assert type(projected.discriminator) is ProjectedDiscriminator
     assert projected.discriminator.feature_size == 32
+    conditioned = GANState(GANConfig(width=8, noise_dim=16, discriminator="sngan",
+                                     class_projection=True), 4, 16, CPU, seed=0)
+    assert type(conditioned.discriminator.net) is SNGANDiscriminator
     with pytest.raises(ValueError, match="gan.discriminator must be one of.*'big'"):
         GANState(GANConfig(width=8, discriminator="big"), 4, 16, CPU, seed=0)
 

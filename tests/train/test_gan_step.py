@@ -56,7 +56,8 @@ def test_no_labelled_image_is_refused():
                                      {"loss": "hinge", "diff_augment": "color,translation"},
                                      {"upsample": "resize", "conditioning": "batchnorm"},
                                      {"discriminator": "sngan", "lr_d": 4e-4},
-                                     {"ema_decay": 0.9, "generator_classification_weight": 0.1}])
+                                     {"ema_decay": 0.9, "generator_classification_weight": 0.1},
+                                     {"class_projection": True, "loss": "hinge"}])
 def test_the_stage_1_options_train_both_nets(options):
     torch.manual_seed(0)
     s = GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16, **options), 4, 16, CPU,
@@ -145,3 +146,25 @@ def test_mode_seeking_off_draws_the_same_batches_as_before():
     torch.randint(0, 12, (8,), generator=g)  # unlabelled
     fake_idx = torch.randint(0, 24, (8,), generator=g)
     assert torch.equal(a.y_fake, data(False).labels[fake_idx])
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_with_the_class_projection_d_sees_each_batchs_labels(multi_label, monkeypatch):
+    """The labelled batch and the synthetic one are judged with their label vectors, the
+    unlabelled images (the second half of the real batch) with none."""
+    torch.manual_seed(0)
+    s = GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16, class_projection=True),
+                 4, 16, CPU, seed=1)
+    seen, forward = [], type(s.discriminator).forward
+
+    def spy(self, images, labels=None, multi=False):
+        seen.append((len(images), None if labels is None else labels.clone(), multi))
+        return forward(self, images, labels, multi)
+
+    monkeypatch.setattr(type(s.discriminator), "forward", spy)
+    d_embed = weights(s.discriminator.embeddings)
+    gan_step(s, data(multi_label), CPU)
+    (real, y_real, m1), (fake, y_fake, m2), (gen, y_gen, m3) = seen
+    assert (real, fake, gen) == (16, 8, 8) and m1 == m2 == m3 == multi_label
+    assert y_real.shape == (8, 4) and torch.equal(y_fake, y_gen) and y_fake.shape == (8, 4)
+    assert all(not torch.equal(a, b) for a, b in zip(d_embed, weights(s.discriminator.embeddings)))

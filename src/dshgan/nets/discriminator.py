@@ -16,6 +16,9 @@ from torch import nn
 class DiscriminatorOutput(NamedTuple):
     real_logit: torch.Tensor  # (n,): > 0 means "real"
     class_logits: torch.Tensor  # (n, num_classes)
+    # The features each real/synthetic logit is read from, one (n, d) tensor per logit column;
+    # a class projection (nets/class_projection.py) conditions the logits on labels with them.
+    features: tuple[torch.Tensor, ...] = ()
 
 
 class Discriminator(nn.Module):
@@ -32,7 +35,8 @@ class Discriminator(nn.Module):
         feature_dim = cin * size * size
         self.real_head = param.spectral_norm(nn.Linear(feature_dim, 1))
         self.class_head = nn.Linear(feature_dim, num_classes)
+        self.feature_dims = (feature_dim,)
 
     def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
         h = self.trunk(images)
-        return DiscriminatorOutput(self.real_head(h).squeeze(1), self.class_head(h))
+        return DiscriminatorOutput(self.real_head(h).squeeze(1), self.class_head(h), (h,))

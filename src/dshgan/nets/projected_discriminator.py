@@ -84,6 +84,7 @@ class ProjectedDiscriminator(nn.Module):
         self.heads = nn.ModuleList(
             ScaleHead(c, s, w) for c, s, w in zip(widths, sizes, widths, strict=True))
         self.class_head = nn.Linear(widths[-1], num_classes)
+        self.feature_dims = tuple(widths)
         for p in [*self.stem.parameters(), *self.blocks.parameters()]:
             p.requires_grad_(False)
         self.stem.to(memory_format=torch.channels_last)
@@ -111,8 +112,10 @@ class ProjectedDiscriminator(nn.Module):
         return maps
 
     def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
-        logits, h = [], None
+        logits, pooled = [], []
         for i, (x, head) in enumerate(zip(self.frozen_features(images), self.heads, strict=True)):
             logit, h = head(F.conv2d(x, getattr(self, f"projection{i}")))
             logits.append(logit)
-        return DiscriminatorOutput(torch.stack(logits, 1), self.class_head(h.mean(dim=(2, 3))))
+            pooled.append(h.mean(dim=(2, 3)))
+        return DiscriminatorOutput(torch.stack(logits, 1), self.class_head(pooled[-1]),
+                                   tuple(pooled))

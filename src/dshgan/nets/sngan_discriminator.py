@@ -39,7 +39,8 @@ class SNGANDiscriminator(nn.Module):
         feature_dim = cout * size * size
         self.real_head = param.spectral_norm(nn.Linear(feature_dim, 1))
         self.class_head = nn.Linear(feature_dim, num_classes)
+        self.feature_dims = (feature_dim,)
 
     def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
         h = self.trunk(images)
-        return DiscriminatorOutput(self.real_head(h).squeeze(1), self.class_head(h))
+        return DiscriminatorOutput(self.real_head(h).squeeze(1), self.class_head(h), (h,))

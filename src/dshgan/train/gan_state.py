@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from dshgan.config import GANConfig
+from dshgan.nets.class_projection import ClassProjection
 from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.projected_discriminator import ProjectedDiscriminator
@@ -36,6 +37,8 @@ def build_gan(cfg: GANConfig, num_classes: int, image_size: int):
                          f"got {cfg.discriminator!r}")
     kwargs = {"feature_size": cfg.feature_size} if cfg.discriminator == "projected" else {}
     discriminator = DISCRIMINATORS[cfg.discriminator](num_classes, image_size, cfg.width, **kwargs)
+    if cfg.class_projection:
+        discriminator = ClassProjection(discriminator, num_classes)
     return generator, discriminator
 
 

@@ -16,6 +16,7 @@ from dshgan.losses.adversarial import (
 )
 from dshgan.losses.classification import classification_loss
 from dshgan.losses.mode_seeking import mode_seeking_loss
+from dshgan.nets.discriminator import DiscriminatorOutput
 from dshgan.train.diff_augment import diff_augment
 from dshgan.train.distributed import average_param_grads, mean_over_ranks, share_size
 from dshgan.train.gan_state import GANState
@@ -71,8 +72,8 @@ def discriminator_objective(state: GANState, data: GANData, batch: GANBatch,
     """D's loss: real/synthetic on both real batches and the synthetic one; classes on the
     labelled one. Also returns D's class logits of the labelled batch."""
     n, cfg = len(batch.y_lab), state.cfg
-    out_real = state.discriminator(_seen_by_d(state, torch.cat([batch.x_lab, batch.x_unl])))
-    out_fake = state.discriminator(_seen_by_d(state, fake.detach()))
+    out_real = _judge(state, data, torch.cat([batch.x_lab, batch.x_unl]), batch.y_lab)
+    out_fake = _judge(state, data, fake.detach(), batch.y_fake)
     d_cls = classification_loss(out_real.class_logits[:n], batch.y_lab, data.multi_label)
     adversarial = discriminator_hinge_loss if cfg.loss == "hinge" else discriminator_loss
     d_loss = (adversarial(out_real.real_logit, out_fake.real_logit)
@@ -85,7 +86,7 @@ def generator_objective(state: GANState, data: GANData, batch: GANBatch,
     """G's loss: be called real, and be classified as the labels it was asked for (weighted by
     ``generator_classification_weight`` when set, else as D's term)."""
     cfg = state.cfg
-    out_gen = state.discriminator(_seen_by_d(state, fake))
+    out_gen = _judge(state, data, fake, batch.y_fake)
     adversarial = generator_hinge_loss if cfg.loss == "hinge" else generator_loss
     weight = (cfg.classification_weight if cfg.generator_classification_weight is None
               else cfg.generator_classification_weight)
@@ -97,6 +98,16 @@ def generator_objective(state: GANState, data: GANData, batch: GANBatch,
         loss = loss + cfg.mode_seeking_weight * mode_seeking_loss(
             fake[:pairs], fake[n - pairs:], batch.noise[:pairs], batch.noise[n - pairs:])
     return loss
+
+
+def _judge(state: GANState, data: GANData, images: torch.Tensor,
+           labels: torch.Tensor) -> DiscriminatorOutput:
+    """D on what it is shown of ``images``; with ``gan.class_projection`` its logits are
+    conditioned on ``labels`` (those of the first images; the rest are unlabelled)."""
+    seen = _seen_by_d(state, images)
+    if state.cfg.class_projection:
+        return state.discriminator(seen, labels, data.multi_label)
+    return state.discriminator(seen)
 
 
 def _pairs(state: GANState, n: int) -> int:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from dshgan.config import GANConfig
-from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.train.distributed import broadcast_modules, rank_seed
 from dshgan.train.gan_state import GANState, build_gan
@@ -39,7 +39,7 @@ def train_gan(
     seed: int = 0,
     progress: bool = True,
     checkpoint_every: int = 200,
-) -> tuple[ConditionalGenerator, Discriminator, dict]:
+) -> tuple[ConditionalGenerator, nn.Module, dict]:
     """Train (or resume, or just load when finished) the GAN; returns G (its weight average
     when ``cfg.ema_decay`` > 0), D and the loss history."""
     checkpoint_path = Path(checkpoint_path)
