@@ -64,9 +64,9 @@ def main() -> int:
 
     from dshgan.config import load_config
     from dshgan.data import get_protocol, load_dataset, make_split
+    from dshgan.image_tensors import to_tensor_images
     from dshgan.metrics import leave_one_out_average_precisions
     from dshgan.model_io import load_reproduce_checkpoint
-    from dshgan.train.image_tensors import to_tensor_images
 
     config = load_config(args.run / "config.yaml")
     device = torch.device("cpu")

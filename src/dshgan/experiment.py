@@ -353,7 +353,7 @@ def baseline_features(config: RunConfig, images: np.ndarray, device, backbone=No
     if config.evaluation.baseline_features == "pixels":
         return pixel_features(images)
     if config.evaluation.baseline_features == "backbone":
-        from dshgan.train.image_tensors import to_tensor_images
+        from dshgan.image_tensors import to_tensor_images
 
         net = backbone if backbone is not None else _feature_backbone(config, device)
         out = []

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from dshgan.config import HashingConfig
+from dshgan.image_tensors import to_tensor_images
 from dshgan.nets import HashingNet
 from dshgan.train import encoding
 from dshgan.train.encoding import FrozenPartOutputs, encode_images, encode_prefixes
-from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.prefix_cache import CachedViews
 
 CPU = torch.device("cpu")

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from dshgan.image_tensors import to_tensor_images
 from dshgan.nets import HashingNet
-from dshgan.train.image_tensors import augment, to_tensor_images
+from dshgan.train.image_tensors import augment
 from dshgan.train.prefix_cache import CachedViews
 
 CPU = torch.device("cpu")

@@ -4,8 +4,8 @@ import torch
 
 from dshgan.config import GANConfig
 from dshgan.data.toy import make_toy_dataset
+from dshgan.image_tensors import to_tensor_images
 from dshgan.train import gan_state, stage1_gan
-from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.stage1_gan import train_gan
 
 CPU = torch.device("cpu")

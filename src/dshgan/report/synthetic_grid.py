@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
+from dshgan.image_tensors import to_uint8_images
 from dshgan.report import plots
-from dshgan.train.image_tensors import to_uint8_images
 
 
 def save_synthetic_grid(generator, class_names: list[str], path: str | Path, seed: int,

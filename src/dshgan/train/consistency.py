@@ -17,9 +17,10 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from dshgan.image_tensors import to_tensor_images
 from dshgan.losses.classification import classification_loss
 from dshgan.nets.hashing_net import HashingNet
-from dshgan.train.image_tensors import augment, to_tensor_images
+from dshgan.train.image_tensors import augment
 
 
 def strong_augment(images: torch.Tensor, generator: torch.Generator,

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dshgan.image_tensors import to_tensor_images
 from dshgan.nets.hashing_net import HashingNet
-from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.prefix_cache import CachedViews
 
 BATCH_SIZE = 256  # the most images of one forward pass in inference

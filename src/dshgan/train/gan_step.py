@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from dshgan.image_tensors import to_tensor_images
 from dshgan.losses.adversarial import (
     discriminator_hinge_loss,
     discriminator_loss,
@@ -20,7 +21,6 @@ from dshgan.nets.discriminator import DiscriminatorOutput
 from dshgan.train.diff_augment import diff_augment
 from dshgan.train.distributed import average_param_grads, mean_over_ranks, share_size
 from dshgan.train.gan_state import GANState
-from dshgan.train.image_tensors import to_tensor_images
 
 
 class GANData:

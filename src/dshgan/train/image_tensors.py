@@ -1,22 +1,10 @@
-"""uint8 image arrays to the float tensors the nets take, and back; augmentation; resizing."""
+"""Image tensors in training: augmentation and resizing (the uint8 <-> tensor conversions are
+``dshgan/image_tensors.py``)."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-
-
-def to_tensor_images(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (n, H, W, 3) -> float (n, 3, H, W) in [-1, 1], the range the generator produces."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    return x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-
-
-def to_uint8_images(images: torch.Tensor) -> np.ndarray:
-    """Inverse of :func:`to_tensor_images`, for plots."""
-    x = images.detach().clamp(-1, 1).add(1).mul(127.5).round().byte()
-    return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:

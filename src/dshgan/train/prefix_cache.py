@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dshgan.image_tensors import to_tensor_images
 from dshgan.nets.hashing_net import HashingNet
-from dshgan.train.image_tensors import to_tensor_images
 
 
 class CachedViews:

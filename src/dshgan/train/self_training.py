@@ -19,12 +19,12 @@ import torch
 from tqdm.auto import tqdm
 
 from dshgan.config import HashingConfig
+from dshgan.image_tensors import to_tensor_images
 from dshgan.io_utils import atomic_file
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.distributed import barrier, is_main
 from dshgan.train.hashing_data import HashingData
-from dshgan.train.image_tensors import to_tensor_images
 from dshgan.train.runtime import logger
 from dshgan.train.stage2_hashing import train_hashing
 

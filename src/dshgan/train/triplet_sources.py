@@ -20,11 +20,12 @@ import numpy as np
 import torch
 
 from dshgan.config import HashingConfig
+from dshgan.image_tensors import to_tensor_images
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.hashing_net import HashingNet, HashingOutput
 from dshgan.train.consistency import strong_augment
 from dshgan.train.hashing_data import HashingData
-from dshgan.train.image_tensors import augment, resize_to, to_tensor_images
+from dshgan.train.image_tensors import augment, resize_to
 from dshgan.train.prefix_cache import CachedViews
 from dshgan.train.triplets import sample_disjoint_labels, sample_matching
 

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dshgan.image_tensors import to_tensor_images
+
 DEFAULT_TRUNK = "efficientnet-lite0"
 # 64 px: CIFAR-sized (32 px) images upsampled 2x; ~4x cheaper than 128 px on a CPU, which lets
 # the metrics run after every stage 1 (docs/experiments/2026-12-01-gan-metrics.md).
@@ -58,8 +60,7 @@ class TrunkFeatures:
         out = []
         with torch.no_grad():
             for s in range(0, len(images), self.batch_size):
-                x = torch.from_numpy(np.ascontiguousarray(images[s:s + self.batch_size]))
-                x = x.to(self.device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+                x = to_tensor_images(images[s:s + self.batch_size], self.device)
                 if tuple(x.shape[-2:]) != (self.input_size, self.input_size):
                     x = F.interpolate(x, size=(self.input_size, self.input_size),
                                       mode="bilinear", align_corners=False)

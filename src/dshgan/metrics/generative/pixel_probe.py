@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dshgan.image_tensors import to_tensor_images
 from dshgan.metrics.generative.class_scores import accuracy_per_class
 from dshgan.metrics.generative.evaluate import DEFAULT_PER_CLASS
 from dshgan.metrics.generative.sampling import at_generator_size, generate_images, labels_per_class
@@ -66,11 +67,6 @@ def class_ids(labels: np.ndarray) -> np.ndarray:
         raise ValueError("the pixel probe is single-label only: every label row must hold "
                          "exactly one class (this data is multi-label or has unlabelled rows)")
     return y.argmax(axis=1).astype(np.int64)
-
-
-def _to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    return x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 
 
 def augment(x: torch.Tensor, shift: int, rng: torch.Generator) -> torch.Tensor:
@@ -110,7 +106,7 @@ def train_pixel_classifier(images: np.ndarray, labels: np.ndarray, epochs: int =
         model = PixelClassifier(np.asarray(labels).shape[1], width)
     model = model.to(device).train()
     rng = torch.Generator().manual_seed(seed)
-    x_all = _to_tensor(images, device)
+    x_all = to_tensor_images(images, device)
     y_all = torch.from_numpy(y).to(device)
     shift = max(1, int(images.shape[1]) // 16)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -156,7 +152,7 @@ def pixel_scores(model: PixelClassifier, images: np.ndarray, batch_size: int = 2
     out = []
     with torch.no_grad():
         for s in range(0, len(images), batch_size):
-            out.append(model(_to_tensor(images[s:s + batch_size], device)).double().cpu())
+            out.append(model(to_tensor_images(images[s:s + batch_size], device)).double().cpu())
     if not out:
         return np.zeros((0, model.head.out_features))
     return torch.cat(out).numpy()

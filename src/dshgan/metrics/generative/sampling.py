@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dshgan.image_tensors import to_uint8_images
+
 
 def labels_per_class(train_labels: np.ndarray, per_class: int, multi_label: bool,
                      rng: np.random.Generator) -> np.ndarray:
@@ -46,8 +48,7 @@ def generate_images(generator, labels: np.ndarray, seed: int, device: torch.devi
             for s in range(0, len(labels), batch_size):
                 y = torch.from_numpy(np.asarray(labels[s:s + batch_size])).float().to(device)
                 z = noise[s:s + batch_size].to(device)
-                x = generator(z, y).clamp(-1, 1).add(1).mul(127.5).round().byte()
-                out.append(x.permute(0, 2, 3, 1).cpu().numpy())
+                out.append(to_uint8_images(generator(z, y)))
     finally:
         if was_training:
             generator.train()
