@@ -20,8 +20,14 @@ from dshgan.train.distributed import average_buffers, checkpoint_rng, is_main, o
 from dshgan.train.runtime import logger
 from dshgan.train.weight_average import WeightAverage
 
-DISCRIMINATORS = {"dcgan": Discriminator, "sngan": SNGANDiscriminator,
-                  "projected": ProjectedDiscriminator}
+# gan.discriminator's names, each with how it is built from the config (only the projected D
+# reads feature_size).
+DISCRIMINATORS = {
+    "dcgan": lambda cfg, classes, size: Discriminator(classes, size, cfg.width),
+    "sngan": lambda cfg, classes, size: SNGANDiscriminator(classes, size, cfg.width),
+    "projected": lambda cfg, classes, size: ProjectedDiscriminator(
+        classes, size, cfg.width, feature_size=cfg.feature_size),
+}
 
 
 def build_generator(cfg: GANConfig, num_classes: int, image_size: int) -> ConditionalGenerator:
@@ -35,8 +41,7 @@ def build_gan(cfg: GANConfig, num_classes: int, image_size: int):
     if cfg.discriminator not in DISCRIMINATORS:
         raise ValueError(f"gan.discriminator must be one of {list(DISCRIMINATORS)}, "
                          f"got {cfg.discriminator!r}")
-    kwargs = {"feature_size": cfg.feature_size} if cfg.discriminator == "projected" else {}
-    discriminator = DISCRIMINATORS[cfg.discriminator](num_classes, image_size, cfg.width, **kwargs)
+    discriminator = DISCRIMINATORS[cfg.discriminator](cfg, num_classes, image_size)
     if cfg.class_projection:
         discriminator = ClassProjection(discriminator, num_classes)
     return generator, discriminator
