@@ -21,18 +21,13 @@ class DiscriminatorOutput(NamedTuple):
     features: tuple[torch.Tensor, ...] = ()
 
 
-class Discriminator(nn.Module):
-    def __init__(self, num_classes: int, image_size: int = 32, width: int = 64):
+class TwoHeadDiscriminator(nn.Module):
+    """A trunk whose flattened features feed a real/synthetic head (spectrally normalised) and a
+    class head: the shape of this D and of SN-GAN's (nets/sngan_discriminator.py)."""
+
+    def __init__(self, trunk_layers: list[nn.Module], feature_dim: int, num_classes: int):
         super().__init__()
-        layers: list[nn.Module] = []
-        cin, size, cout = 3, image_size, width
-        while size > 4:
-            # Spectral norm keeps the small-data GAN stable without tuning per dataset.
-            layers += [param.spectral_norm(nn.Conv2d(cin, cout, 4, stride=2, padding=1)),
-                       nn.LeakyReLU(0.2, inplace=True)]
-            cin, cout, size = cout, cout * 2, size // 2
-        self.trunk = nn.Sequential(*layers, nn.Flatten())
-        feature_dim = cin * size * size
+        self.trunk = nn.Sequential(*trunk_layers, nn.Flatten())
         self.real_head = param.spectral_norm(nn.Linear(feature_dim, 1))
         self.class_head = nn.Linear(feature_dim, num_classes)
         self.feature_dims = (feature_dim,)
@@ -40,3 +35,15 @@ class Discriminator(nn.Module):
     def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
         h = self.trunk(images)
         return DiscriminatorOutput(self.real_head(h).squeeze(1), self.class_head(h), (h,))
+
+
+class Discriminator(TwoHeadDiscriminator):
+    def __init__(self, num_classes: int, image_size: int = 32, width: int = 64):
+        layers: list[nn.Module] = []
+        cin, size, cout = 3, image_size, width
+        while size > 4:
+            # Spectral norm keeps the small-data GAN stable without tuning per dataset.
+            layers += [param.spectral_norm(nn.Conv2d(cin, cout, 4, stride=2, padding=1)),
+                       nn.LeakyReLU(0.2, inplace=True)]
+            cin, cout, size = cout, cout * 2, size // 2
+        super().__init__(layers, cin * size * size, num_classes)

@@ -10,11 +10,10 @@ paper). Same real/synthetic and class heads as nets/discriminator.py.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.utils.parametrizations as param
 from torch import nn
 
-from dshgan.nets.discriminator import DiscriminatorOutput
+from dshgan.nets.discriminator import TwoHeadDiscriminator
 
 SLOPE = 0.1  # LeakyReLU slope of the paper's Table 3
 
@@ -24,9 +23,8 @@ def _conv(cin: int, cout: int, kernel: int, stride: int) -> list[nn.Module]:
             nn.LeakyReLU(SLOPE, inplace=True)]
 
 
-class SNGANDiscriminator(nn.Module):
+class SNGANDiscriminator(TwoHeadDiscriminator):
     def __init__(self, num_classes: int, image_size: int = 32, width: int = 64):
-        super().__init__()
         if image_size < 8 or image_size % 4 or (image_size // 4) & (image_size // 4 - 1):
             raise ValueError(f"discriminator image_size must be 4 * 2^k >= 8, got {image_size}")
         layers: list[nn.Module] = []
@@ -35,12 +33,4 @@ class SNGANDiscriminator(nn.Module):
             layers += [*_conv(cin, cout, 3, 1), *_conv(cout, cout, 4, 2)]
             cin, cout, size = cout, cout * 2, size // 2
         layers += _conv(cin, cout, 3, 1)
-        self.trunk = nn.Sequential(*layers, nn.Flatten())
-        feature_dim = cout * size * size
-        self.real_head = param.spectral_norm(nn.Linear(feature_dim, 1))
-        self.class_head = nn.Linear(feature_dim, num_classes)
-        self.feature_dims = (feature_dim,)
-
-    def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
-        h = self.trunk(images)
-        return DiscriminatorOutput(self.real_head(h).squeeze(1), self.class_head(h), (h,))
+        super().__init__(layers, cout * size * size, num_classes)
