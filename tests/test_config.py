@@ -80,6 +80,7 @@ BAD_VALUES = [
     ("gan", "discriminator", "stylegan", "'dcgan', 'sngan', 'projected'"),
     ("gan", "feature_size", 48, "48"),
     ("gan", "class_projection", "on", "'on'"),
+    ("gan", "twin_classifier_weight", -0.5, "-0.5"),
     ("data", "image_size", HUGE, "'xxxxxxxxxx"),
     ("data", "image_size", 4, "got 4"),
     ("data", "on_bad_image", "maybe", "'maybe'"),
@@ -144,7 +145,8 @@ GOOD_VALUES = [
     {"gan": {"ema_decay": 0.999, "upsample": "resize", "conditioning": "batchnorm",
              "lr_d": 4e-4, "generator_classification_weight": 0, "discriminator": "sngan"}},
     {"gan": {"lr_d": None, "generator_classification_weight": None}},
-    {"gan": {"discriminator": "projected", "feature_size": 32, "class_projection": True}},
+    {"gan": {"discriminator": "projected", "feature_size": 32, "class_projection": True,
+             "twin_classifier_weight": 0.5}},
 ]
 
 

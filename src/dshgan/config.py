@@ -86,6 +86,10 @@ class GANConfig:
     # true: D's real/synthetic logits are conditioned on the labels by a projection (Miyato and
     # Koyama, ICLR 2018; nets/class_projection.py), beside its class head; any discriminator.
     class_projection: bool = False
+    # > 0: TAC-GAN's twin classifier (Gong et al., NeurIPS 2019; nets/twin_classifier.py): D also
+    # learns the synthetic images' asked labels (weighted as its class term), and G maximises
+    # that classifier's loss times this weight, against AC's pull towards one image per class.
+    twin_classifier_weight: float = 0.0
     # > 0: G also minimises this weight times MSGAN's mode-seeking term (losses/mode_seeking.py):
     # the synthetic batch comes in two halves asked for the same labels, and images of the same
     # labels must differ as their noise does. 0: off (labels drawn as above).

@@ -196,6 +196,7 @@ def _rules() -> dict[str, Rule]:
         "gan.conditioning": _one_of(GAN_CONDITIONING),
         "gan.lr_d": positive,
         "gan.generator_classification_weight": non_negative,
+        "gan.twin_classifier_weight": non_negative,
         "gan.mode_seeking_weight": non_negative,
         "gan.discriminator": _one_of(GAN_DISCRIMINATORS),
         "gan.feature_size": ("a multiple of 32 (px)", lambda v: v >= 32 and v % 32 == 0),

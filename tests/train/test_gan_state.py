@@ -60,6 +60,9 @@ def test_the_discriminator_option_picks_the_net():
     conditioned = GANState(GANConfig(width=8, noise_dim=16, discriminator="sngan",
                                      class_projection=True), 4, 16, CPU, seed=0)
     assert type(conditioned.discriminator.net) is SNGANDiscriminator
+    twin = GANState(GANConfig(width=8, noise_dim=16, twin_classifier_weight=1.0), 4, 16, CPU,
+                    seed=0)
+    assert type(twin.discriminator.net) is Discriminator
     with pytest.raises(ValueError, match="gan.discriminator must be one of.*'big'"):
         GANState(GANConfig(width=8, discriminator="big"), 4, 16, CPU, seed=0)
 

@@ -57,7 +57,8 @@ def test_no_labelled_image_is_refused():
                                      {"upsample": "resize", "conditioning": "batchnorm"},
                                      {"discriminator": "sngan", "lr_d": 4e-4},
                                      {"ema_decay": 0.9, "generator_classification_weight": 0.1},
-                                     {"class_projection": True, "loss": "hinge"}])
+                                     {"class_projection": True, "loss": "hinge"},
+                                     {"twin_classifier_weight": 0.5, "class_projection": True}])
 def test_the_stage_1_options_train_both_nets(options):
     torch.manual_seed(0)
     s = GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16, **options), 4, 16, CPU,
@@ -168,3 +169,25 @@ def test_with_the_class_projection_d_sees_each_batchs_labels(multi_label, monkey
     assert (real, fake, gen) == (16, 8, 8) and m1 == m2 == m3 == multi_label
     assert y_real.shape == (8, 4) and torch.equal(y_fake, y_gen) and y_fake.shape == (8, 4)
     assert all(not torch.equal(a, b) for a, b in zip(d_embed, weights(s.discriminator.embeddings)))
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_the_twin_classifier_adds_its_loss_to_d_and_minus_it_to_g(multi_label):
+    """TAC-GAN: D's loss gains the twin's loss on the synthetic batch's asked labels (weighted as
+    D's class term), G's loses the weight times the twin's loss on G's images."""
+    from dshgan.losses.classification import classification_loss
+    from dshgan.train.gan_step import discriminator_objective, draw_batch, generator_objective
+
+    torch.manual_seed(0)
+    cfg = GANConfig(width=8, noise_dim=16, batch_size=8, classification_weight=0.5,
+                    twin_classifier_weight=0.25)
+    s, d = GANState(cfg, 4, 16, CPU, seed=1), data(multi_label)
+    batch = draw_batch(s, d, 8, CPU)
+    fake = s.generator(batch.noise, batch.y_fake)
+    s.discriminator.eval()  # spectral norm's power iteration then leaves D the same per call
+    g_loss = generator_objective(s, d, batch, fake)
+    d_loss, _ = discriminator_objective(s, d, batch, fake)
+    twin = classification_loss(s.discriminator(fake).twin_logits, batch.y_fake, multi_label)
+    s.cfg = GANConfig(width=8, noise_dim=16, batch_size=8, classification_weight=0.5)
+    torch.testing.assert_close(g_loss, generator_objective(s, d, batch, fake) - 0.25 * twin)
+    torch.testing.assert_close(d_loss, discriminator_objective(s, d, batch, fake)[0] + 0.5 * twin)

@@ -19,6 +19,8 @@ class DiscriminatorOutput(NamedTuple):
     # The features each real/synthetic logit is read from, one (n, d) tensor per logit column;
     # a class projection (nets/class_projection.py) conditions the logits on labels with them.
     features: tuple[torch.Tensor, ...] = ()
+    # A twin classifier's logits for the same images (nets/twin_classifier.py), when D has one.
+    twin_logits: torch.Tensor | None = None
 
 
 class TwoHeadDiscriminator(nn.Module):

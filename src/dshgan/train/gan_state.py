@@ -14,6 +14,7 @@ from dshgan.nets.discriminator import Discriminator
 from dshgan.nets.generator import ConditionalGenerator
 from dshgan.nets.projected_discriminator import ProjectedDiscriminator
 from dshgan.nets.sngan_discriminator import SNGANDiscriminator
+from dshgan.nets.twin_classifier import TwinClassifier
 from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from dshgan.train.diff_augment import parse_policy
 from dshgan.train.distributed import average_buffers, checkpoint_rng, is_main, own_rng
@@ -42,6 +43,8 @@ def build_gan(cfg: GANConfig, num_classes: int, image_size: int):
         raise ValueError(f"gan.discriminator must be one of {list(DISCRIMINATORS)}, "
                          f"got {cfg.discriminator!r}")
     discriminator = DISCRIMINATORS[cfg.discriminator](cfg, num_classes, image_size)
+    if cfg.twin_classifier_weight > 0:
+        discriminator = TwinClassifier(discriminator, num_classes)
     if cfg.class_projection:
         discriminator = ClassProjection(discriminator, num_classes)
     return generator, discriminator

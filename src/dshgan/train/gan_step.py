@@ -70,7 +70,8 @@ def draw_batch(state: GANState, data: GANData, n: int, device: torch.device) -> 
 def discriminator_objective(state: GANState, data: GANData, batch: GANBatch,
                             fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """D's loss: real/synthetic on both real batches and the synthetic one; classes on the
-    labelled one. Also returns D's class logits of the labelled batch."""
+    labelled one (and, with a twin classifier, the synthetic one's asked labels). Also returns
+    D's class logits of the labelled batch."""
     n, cfg = len(batch.y_lab), state.cfg
     out_real = _judge(state, data, torch.cat([batch.x_lab, batch.x_unl]), batch.y_lab)
     out_fake = _judge(state, data, fake.detach(), batch.y_fake)
@@ -78,13 +79,17 @@ def discriminator_objective(state: GANState, data: GANData, batch: GANBatch,
     adversarial = discriminator_hinge_loss if cfg.loss == "hinge" else discriminator_loss
     d_loss = (adversarial(out_real.real_logit, out_fake.real_logit)
               + cfg.classification_weight * d_cls)
+    if cfg.twin_classifier_weight > 0:  # the twin learns the synthetic images' asked labels
+        d_loss = d_loss + cfg.classification_weight * classification_loss(
+            out_fake.twin_logits, batch.y_fake, data.multi_label)
     return d_loss, out_real.class_logits[:n]
 
 
 def generator_objective(state: GANState, data: GANData, batch: GANBatch,
                         fake: torch.Tensor) -> torch.Tensor:
     """G's loss: be called real, and be classified as the labels it was asked for (weighted by
-    ``generator_classification_weight`` when set, else as D's term)."""
+    ``generator_classification_weight`` when set, else as D's term); with a twin classifier,
+    minus its loss times ``twin_classifier_weight``; with mode seeking, MSGAN's term."""
     cfg = state.cfg
     out_gen = _judge(state, data, fake, batch.y_fake)
     adversarial = generator_hinge_loss if cfg.loss == "hinge" else generator_loss
@@ -92,6 +97,9 @@ def generator_objective(state: GANState, data: GANData, batch: GANBatch,
               else cfg.generator_classification_weight)
     loss = adversarial(out_gen.real_logit) + weight * (
         classification_loss(out_gen.class_logits, batch.y_fake, data.multi_label))
+    if cfg.twin_classifier_weight > 0:  # G plays against the twin (TAC-GAN)
+        loss = loss - cfg.twin_classifier_weight * classification_loss(
+            out_gen.twin_logits, batch.y_fake, data.multi_label)
     pairs = _pairs(state, len(fake))
     if pairs:  # image i and image n - pairs + i were asked for the same labels
         n = len(fake)
