@@ -23,6 +23,16 @@ def state():
     return GANState(GANConfig(steps=3, batch_size=8, width=8, noise_dim=16), 4, 16, CPU, seed=1)
 
 
+def one_batch(cfg: GANConfig, multi_label: bool):
+    """A fresh state for ``cfg``, the toy data, one drawn batch and G's images for it."""
+    from dshgan.train.gan_step import draw_batch
+
+    torch.manual_seed(0)
+    s, d = GANState(cfg, 4, 16, CPU, seed=1), data(multi_label)
+    batch = draw_batch(s, d, 8, CPU)
+    return s, d, batch, s.generator(batch.noise, batch.y_fake)
+
+
 def weights(net):
     return [p.detach().clone() for p in net.parameters()]
 
@@ -92,14 +102,11 @@ def test_generator_classification_weight_weighs_g_term_only(multi_label):
     the weight times the classification loss (cross-entropy, or BCE for multi-label)."""
     import torch.nn.functional as F
 
-    from dshgan.train.gan_step import discriminator_objective, draw_batch, generator_objective
+    from dshgan.train.gan_step import discriminator_objective, generator_objective
 
-    torch.manual_seed(0)
-    cfg = GANConfig(width=8, noise_dim=16, batch_size=8, classification_weight=1.0,
-                    generator_classification_weight=0.25)
-    s, d = GANState(cfg, 4, 16, CPU, seed=1), data(multi_label)
-    batch = draw_batch(s, d, 8, CPU)
-    fake = s.generator(batch.noise, batch.y_fake)
+    s, d, batch, fake = one_batch(GANConfig(width=8, noise_dim=16, batch_size=8,
+                                            classification_weight=1.0,
+                                            generator_classification_weight=0.25), multi_label)
     loss = generator_objective(s, d, batch, fake)
     # In eval mode D's spectral norm reuses the power iteration's vectors of the pass above.
     out = s.discriminator.eval()(fake)
@@ -118,15 +125,12 @@ def test_mode_seeking_pairs_labels_and_adds_its_term_to_g_only():
     """With gan.mode_seeking_weight the synthetic batch's two halves are asked for the same
     labels, and G's loss is the plain one plus the weight times MSGAN's term on the halves."""
     from dshgan.losses.mode_seeking import mode_seeking_loss
-    from dshgan.train.gan_step import discriminator_objective, draw_batch, generator_objective
+    from dshgan.train.gan_step import discriminator_objective, generator_objective
 
-    torch.manual_seed(0)
     plain = GANConfig(width=8, noise_dim=16, batch_size=8)
-    cfg = GANConfig(width=8, noise_dim=16, batch_size=8, mode_seeking_weight=0.5)
-    s, d = GANState(cfg, 4, 16, CPU, seed=1), data(False)
-    batch = draw_batch(s, d, 8, CPU)
+    s, d, batch, fake = one_batch(GANConfig(width=8, noise_dim=16, batch_size=8,
+                                            mode_seeking_weight=0.5), False)
     assert torch.equal(batch.y_fake[:4], batch.y_fake[4:])
-    fake = s.generator(batch.noise, batch.y_fake)
     s.discriminator.eval()  # spectral norm's power iteration then leaves D the same per call
     loss = generator_objective(s, d, batch, fake)
     d_loss, _ = discriminator_objective(s, d, batch, fake)
@@ -176,14 +180,11 @@ def test_the_twin_classifier_adds_its_loss_to_d_and_minus_it_to_g(multi_label):
     """TAC-GAN: D's loss gains the twin's loss on the synthetic batch's asked labels (weighted as
     D's class term), G's loses the weight times the twin's loss on G's images."""
     from dshgan.losses.classification import classification_loss
-    from dshgan.train.gan_step import discriminator_objective, draw_batch, generator_objective
+    from dshgan.train.gan_step import discriminator_objective, generator_objective
 
-    torch.manual_seed(0)
-    cfg = GANConfig(width=8, noise_dim=16, batch_size=8, classification_weight=0.5,
-                    twin_classifier_weight=0.25)
-    s, d = GANState(cfg, 4, 16, CPU, seed=1), data(multi_label)
-    batch = draw_batch(s, d, 8, CPU)
-    fake = s.generator(batch.noise, batch.y_fake)
+    s, d, batch, fake = one_batch(GANConfig(width=8, noise_dim=16, batch_size=8,
+                                            classification_weight=0.5,
+                                            twin_classifier_weight=0.25), multi_label)
     s.discriminator.eval()  # spectral norm's power iteration then leaves D the same per call
     g_loss = generator_objective(s, d, batch, fake)
     d_loss, _ = discriminator_objective(s, d, batch, fake)
