@@ -66,5 +66,8 @@ def process_group(world: World, backend: str = "gloo") -> Iterator[None]:
                             world_size=world.size, timeout=WAIT)
     try:
         yield
+        # Every rank has finished its collectives before any tears its connections down (only
+        # on success: after an error the peers may never arrive, and torchrun stops them).
+        dist.barrier()
     finally:
         dist.destroy_process_group()

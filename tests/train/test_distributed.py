@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -196,16 +195,11 @@ def _worker(out: Path) -> None:
 # ---- the tests -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def two_ranks(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("two-ranks")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         __file__, str(out)], env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return out
+def two_ranks(tmp_path_factory, torchrun_two_ranks) -> Path:
+    outs = [tmp_path_factory.mktemp("two-ranks") for _ in range(2)]  # a fresh one per attempt
+    done = torchrun_two_ranks(lambda attempt: [__file__, str(outs[attempt])], 600)
+    assert done.returncode == 0, done.stderr[:3000] + "\n...\n" + done.stderr[-2000:]
+    return next(out for out in reversed(outs) if any(out.iterdir()))
 
 
 @pytest.fixture
