@@ -67,16 +67,53 @@ def dataset_fingerprint(names: Sequence[str], labels: np.ndarray,
     return h.hexdigest()
 
 
-def _class_ids(labels: np.ndarray, multi_label: bool) -> np.ndarray:
-    if multi_label:
-        raise ValueError("class_ids is defined only for single-label data; use labels (multi-hot)")
-    ids = labels.argmax(axis=1).astype(np.int64)
-    ids[~labels.any(axis=1)] = -1
-    return ids
+class _LabelledRows:
+    """What a ``Catalogue`` and an ``ImageDataset`` share: names, labels and class names, checked
+    alike, and what follows from them alone (so pixels never change a fingerprint)."""
+
+    names: list[str]
+    labels: np.ndarray
+    class_names: list[str]
+    multi_label: bool
+    official_split: np.ndarray | None
+
+    def _normalise(self) -> None:
+        """Lists and a str array in place of any sequence (the dataclasses are frozen)."""
+        object.__setattr__(self, "names", list(self.names))
+        object.__setattr__(self, "class_names", list(self.class_names))
+        if self.official_split is not None:
+            object.__setattr__(self, "official_split", np.asarray(self.official_split, dtype=str))
+
+    def _check_rows(self) -> None:
+        _check_common(self.names, self.labels, self.class_names, self.multi_label,
+                      self.official_split, type(self).__name__)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def class_ids(self) -> np.ndarray:
+        """int64 (n,) class index per image (-1: unlabelled); ValueError for multi-label data."""
+        if self.multi_label:
+            raise ValueError("class_ids is defined only for single-label data; use labels "
+                             "(multi-hot)")
+        ids = self.labels.argmax(axis=1).astype(np.int64)
+        ids[~self.labels.any(axis=1)] = -1
+        return ids
+
+    @property
+    def is_labelled(self) -> np.ndarray:
+        """bool (n,): the image has at least one label (False: the unlabelled pool only)."""
+        return self.labels.any(axis=1)
+
+    def fingerprint(self) -> str:
+        """``dataset_fingerprint`` of the names and labels (pixels not included)."""
+        return dataset_fingerprint(self.names, self.labels, self.class_names)
 
 
 @dataclass(frozen=True, eq=False)
-class Catalogue:
+class Catalogue(_LabelledRows):
     """Names and labels without pixels: enough to draw and save a protocol split cheaply."""
 
     names: list[str]
@@ -86,12 +123,8 @@ class Catalogue:
     official_split: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "names", list(self.names))
-        object.__setattr__(self, "class_names", list(self.class_names))
-        if self.official_split is not None:
-            object.__setattr__(self, "official_split", np.asarray(self.official_split, dtype=str))
-        _check_common(self.names, self.labels, self.class_names, self.multi_label,
-                      self.official_split, "Catalogue")
+        self._normalise()
+        self._check_rows()
 
     def __len__(self) -> int:
         return len(self.names)
@@ -100,26 +133,10 @@ class Catalogue:
         kind = "multi-label" if self.multi_label else "single-label"
         return f"Catalogue(n={len(self)}, classes={self.num_classes}, {kind})"
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def class_ids(self) -> np.ndarray:
-        """int64 (n,) class index per image (-1: unlabelled); ValueError for multi-label data."""
-        return _class_ids(self.labels, self.multi_label)
-
-    @property
-    def is_labelled(self) -> np.ndarray:
-        """bool (n,): the image has at least one label (False: the unlabelled pool only)."""
-        return self.labels.any(axis=1)
-
-    def fingerprint(self) -> str:
-        return dataset_fingerprint(self.names, self.labels, self.class_names)
 
 
 @dataclass(frozen=True, eq=False)
-class ImageDataset:
+class ImageDataset(_LabelledRows):
     """Decoded RGB images of one size with multi-hot labels.
 
     images: uint8 (n, H, W, 3); labels: uint8 (n, c), exactly one 1 per row unless multi_label;
@@ -135,10 +152,7 @@ class ImageDataset:
     official_split: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "names", list(self.names))
-        object.__setattr__(self, "class_names", list(self.class_names))
-        if self.official_split is not None:
-            object.__setattr__(self, "official_split", np.asarray(self.official_split, dtype=str))
+        self._normalise()
         img = self.images
         if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 4 \
                 or img.shape[3] != 3:
@@ -146,8 +160,7 @@ class ImageDataset:
                              f"{getattr(img, 'dtype', type(img))} {getattr(img, 'shape', '')}")
         if img.shape[0] != len(self.names):
             raise ValueError(f"ImageDataset: {img.shape[0]} images for {len(self.names)} names")
-        _check_common(self.names, self.labels, self.class_names, self.multi_label,
-                      self.official_split, "ImageDataset")
+        self._check_rows()
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -158,32 +171,14 @@ class ImageDataset:
                 f"classes={self.num_classes}, {kind})")
 
     @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
     def image_size(self) -> tuple[int, int]:
         """(height, width) of every image."""
         return int(self.images.shape[1]), int(self.images.shape[2])
 
     @property
-    def class_ids(self) -> np.ndarray:
-        """int64 (n,) class index per image (-1: unlabelled); ValueError for multi-label data."""
-        return _class_ids(self.labels, self.multi_label)
-
-    @property
-    def is_labelled(self) -> np.ndarray:
-        """bool (n,): the image has at least one label (False: the unlabelled pool only)."""
-        return self.labels.any(axis=1)
-
-    @property
     def catalogue(self) -> Catalogue:
         return Catalogue(self.names, self.labels, self.class_names, self.multi_label,
                          self.official_split)
-
-    def fingerprint(self) -> str:
-        """Same value as the fingerprint of this dataset's catalogue (pixels not included)."""
-        return dataset_fingerprint(self.names, self.labels, self.class_names)
 
     def subset(self, indices: np.ndarray | Sequence[int]) -> ImageDataset:
         """The images at ``indices`` (int positions or a boolean mask), in that order."""
