@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from dshgan.config import HashingConfig
+from dshgan.train import deep_baseline
 from dshgan.train.deep_baseline import train_deep_baseline
 from dshgan.train.encoding import encode_images
 from dshgan.train.hashing_data import HashingData
@@ -31,6 +32,48 @@ def test_trains_all_heads_and_encodes(tmp_path, method):
     assert len(history["val_map_loo"]) == len(history["val_map"]) == 2
     loo = validation_map_leave_one_out(net, images[30:], labels[30:], CPU)
     assert history["best_val_map_loo"] == pytest.approx(np.mean(list(loo.values())), abs=1e-12)
+
+
+@pytest.mark.parametrize("every, stopped_at", [(0, (1, None)), (2, (0, 2))])
+def test_a_killed_run_resumes_to_the_same_weights(tmp_path, every, stopped_at):
+    """Killed at its first checkpoint: an epoch's end (every=0), or two steps into the first
+    epoch of five steps (every=2); the resumed run ends where the uninterrupted one does."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (36, 16, 16, 3), dtype=np.uint8)
+    labels = np.eye(3, dtype=np.uint8)[np.arange(36) % 3]
+    cfg = HashingConfig(epochs=2, batch_size=2, backbone_kwargs={"width": 4})  # 30 rows / 6
+    data = held_out(images, labels)
+
+    def train(name: str, checkpoint_every: int = every):
+        return train_deep_baseline("dpsh", cfg, [8], data, CPU, tmp_path / name,
+                                   progress=False, checkpoint_every=checkpoint_every)
+
+    torch.manual_seed(5)
+    train("warm.pt")  # the first run in a process rounds differently (fresh allocations)
+    torch.manual_seed(0)
+    ref, ref_history = train("ref.pt", 0)
+    torch.manual_seed(0)
+    real_save = deep_baseline.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deep_baseline, "save_checkpoint", save_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            train("run.pt")
+    stopped = torch.load(tmp_path / "run.pt", weights_only=False)
+    position = stopped["position"] and stopped["position"]["done"]
+    assert (stopped["epoch"], position) == stopped_at
+    torch.manual_seed(99)
+    net, history = train("run.pt")
+    assert history["loss"] == ref_history["loss"] and len(history["loss"]) == 10
+    for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), name
+    last, ref_last = (torch.load(tmp_path / f, weights_only=False) for f in ("run.pt", "ref.pt"))
+    for name, value in ref_last["net"].items():
+        assert torch.equal(last["net"][name], value), name
 
 
 def test_unknown_method(tmp_path):

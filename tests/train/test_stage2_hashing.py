@@ -117,6 +117,31 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert_same_last_weights(tmp_path / "ref.pt", tmp_path / "run.pt")
 
 
+def test_a_run_killed_mid_epoch_resumes_at_its_step_to_the_same_weights(tmp_path):
+    images, labels = data()
+    held = held_out(images, labels)  # 24 training rows, batches of 8: 3 steps an epoch
+    warm_up(cfg(), generator(), held, tmp_path)
+    torch.manual_seed(0)
+    ref, ref_history = train_hashing(cfg(), [8], held, generator(), CPU, tmp_path / "ref.pt",
+                                     progress=False)
+
+    torch.manual_seed(0)
+    kill_after_first_checkpoint(lambda: train_hashing(cfg(), [8], held, generator(), CPU,
+                                                      tmp_path / "run.pt", progress=False,
+                                                      checkpoint_every=2))
+    stopped = torch.load(tmp_path / "run.pt", weights_only=False)
+    assert stopped["epoch"] == 0 and stopped["position"]["done"] == 2  # killed inside epoch 1
+    assert len(stopped["history"]["loss"]) == 2
+    torch.manual_seed(99)
+    net, history = train_hashing(cfg(), [8], held, generator(), CPU, tmp_path / "run.pt",
+                                 progress=False, checkpoint_every=2)
+    assert history["loss"] == ref_history["loss"] and len(history["loss"]) == 6
+    for (name, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert_same_last_weights(tmp_path / "ref.pt", tmp_path / "run.pt")
+    assert torch.load(tmp_path / "run.pt", weights_only=False)["position"] is None
+
+
 def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
     images, labels = data()
     held = held_out(images, labels)

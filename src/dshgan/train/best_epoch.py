@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dshgan.nets.hashing_net import HashingNet
+from dshgan.train.epoch_position import EpochPosition
 
 
 def track_best_epoch(net: HashingNet, val: dict[int, float], history: dict, best_score: float,
@@ -40,12 +41,34 @@ def leave_one_out_at_best_epoch(history: dict) -> float | None:
 @dataclass
 class TrainingProgress:
     """What a run has done so far, as its checkpoint stores it: epochs finished, the history,
-    and the best epoch's score and weights."""
+    the best epoch's score and weights, and the position inside the epoch under way (None
+    between epochs; train/epoch_position.py)."""
 
     history: dict
     epoch: int = 0
     best_score: float = -1.0
     best_state: dict | None = None
+    position: EpochPosition | None = None
+
+    def end_epoch(self) -> None:
+        self.epoch += 1
+        self.position = None
+
+    def steps_done(self, steps_per_epoch: int) -> int:
+        """Steps since the start, for a progress bar."""
+        return self.epoch * steps_per_epoch + (self.position.done if self.position else 0)
+
+    def state(self) -> dict:
+        """The checkpoint's fields of this progress."""
+        return {"epoch": self.epoch, "history": self.history, "best_score": self.best_score,
+                "best_state": self.best_state,
+                "position": self.position.state() if self.position else None}
+
+    @classmethod
+    def from_state(cls, state: dict) -> TrainingProgress:
+        """From a checkpoint (one written before positions existed holds none: an epoch end)."""
+        return cls(state["history"], state["epoch"], state["best_score"], state["best_state"],
+                   EpochPosition.from_state(state.get("position")))
 
     def record_epoch(self, kept: HashingNet, val: dict[int, float],
                      loo: dict[int, float] | None) -> None:

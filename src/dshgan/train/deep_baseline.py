@@ -35,6 +35,7 @@ from dshgan.train.distributed import (
     own_rng,
     rank_seed,
 )
+from dshgan.train.epoch_position import CHECKPOINT_EVERY_STEPS, checkpoint_due, start_or_continue
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.hashing_setup import build_hashing_net, net_optimiser
 from dshgan.train.image_tensors import augment
@@ -48,9 +49,11 @@ DEEP_BASELINES = {"dpsh": DPSHLoss, "dtsh": DTSHLoss}
 def train_deep_baseline(
     method: str, cfg: HashingConfig, bits: list[int], data: HashingData, device: torch.device,
     checkpoint_path: str | Path, seed: int = 0, progress: bool = True,
+    checkpoint_every: int = CHECKPOINT_EVERY_STEPS,
 ) -> tuple[HashingNet, dict]:
     """Train (or resume) one net with a head per entry of ``bits`` on ``data``'s labelled
-    images; returns it at its best validation epoch, and the history."""
+    images; returns it at its best validation epoch, and the history. A checkpoint is written
+    at every epoch's end and every ``checkpoint_every`` steps."""
     if method not in DEEP_BASELINES:
         raise ValueError(f"unknown deep baseline {method!r}; known: {sorted(DEEP_BASELINES)}")
     loss_fn = DEEP_BASELINES[method]()
@@ -67,13 +70,22 @@ def train_deep_baseline(
     images = LabelledImages(data.train_images, augment if cfg.augment else None, batches, device)
     labels_t = torch.from_numpy(data.train_labels).float()
     validate = ValidationPass(*data.validation_database, data.val_images, data.val_labels)
-    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=run.epoch * steps_per_epoch,
+    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=run.steps_done(steps_per_epoch),
                desc=f"{method.upper()} {'/'.join(map(str, bits))} bits", disable=not progress)
+
+    def save() -> None:  # every rank calls it (their random states are gathered)
+        rng = checkpoint_rng(rng_state(batches))
+        if is_main():
+            save_checkpoint(checkpoint_path, {
+                "net": net.state_dict(), "opt": opt.state_dict(),
+                "schedule": schedule.state_dict(), **run.state(), **rng})
+
     while run.epoch < cfg.epochs:
         net.train()
-        order = epoch_order(len(data.train_images), batches, seed, run.epoch)
-        for s in range(steps_per_epoch):
-            batch = order[s * batch_size:(s + 1) * batch_size]
+        run.position = at = start_or_continue(run.position, lambda: epoch_order(
+            len(data.train_images), batches, seed, run.epoch))
+        for s in range(at.done, steps_per_epoch):
+            batch = at.order[s * batch_size:(s + 1) * batch_size]
             idx = batch[batch_share(len(batch))]  # this rank's share (all of it in one process)
             x = images(idx)
             y = labels_t[idx].to(device)
@@ -88,19 +100,17 @@ def train_deep_baseline(
             run.history["loss"].append(logged)
             bar.update(1)
             bar.set_postfix(loss=f"{logged:.3f}")
-        run.epoch += 1
+            at.done = s + 1
+            if checkpoint_due(at.done, steps_per_epoch, checkpoint_every):
+                save()
+        run.end_epoch()
         average_buffers(net)
         val, loo = from_main(lambda: validate(net, device))  # rank 0 scores, all record
         logger.info("%s %s: epoch %d validation mAP %s, leave-one-out %s", method, bits,
                     run.epoch, {b: round(v, 4) for b, v in val.items()},
                     {b: round(v, 4) for b, v in loo.items()})
         run.record_epoch(net, val, loo)
-        rng = checkpoint_rng(rng_state(batches))
-        if is_main():
-            save_checkpoint(checkpoint_path, {
-                "net": net.state_dict(), "opt": opt.state_dict(),
-                "schedule": schedule.state_dict(), "epoch": run.epoch, "history": run.history,
-                "best_score": run.best_score, "best_state": run.best_state, **rng})
+        save()
     bar.close()
     return run.finish(net)
 
@@ -114,5 +124,4 @@ def _resume(path: Path, device, net: HashingNet, opt, schedule, batches: torch.G
     opt.load_state_dict(state["opt"])
     schedule.load_state_dict(state["schedule"])
     set_rng_state(own_rng(state, path), batches)
-    return TrainingProgress(state["history"], state["epoch"], state["best_score"],
-                            state["best_state"])
+    return TrainingProgress.from_state(state)

@@ -1,6 +1,7 @@
-"""Stage 2's checkpoint, written after every epoch: everything a killed run needs to continue
-bit for bit (weights, optimisers, schedule, generator, weight average, history, best epoch and
-every random state: each rank's, under torchrun)."""
+"""Stage 2's checkpoint, written after every epoch and every few steps within one
+(train/epoch_position.py): everything a killed run needs to continue bit for bit (weights,
+optimisers, schedule, generator, weight average, history, best epoch, the position in the
+epoch and every random state: each rank's, under torchrun)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,7 @@ def save_hashing_checkpoint(path: Path, net: HashingNet, update: HashingUpdate,
     parts = update.state_dict()
     save_checkpoint(path, {
         "net": net.state_dict(), "opt_net": parts["opt_net"], "schedule": parts["schedule"],
-        "generator": parts["generator"], "opt_g": parts["opt_g"],
-        "epoch": progress.epoch, "history": progress.history,
-        "best_score": progress.best_score, "best_state": progress.best_state,
+        "generator": parts["generator"], "opt_g": parts["opt_g"], **progress.state(),
         **rng, "bits": bits, "weight_average": parts["weight_average"],
     })
 
@@ -41,5 +40,4 @@ def resume_hashing(path: Path, device: torch.device, net: HashingNet, update: Ha
     net.load_state_dict(state["net"])
     update.load_state_dict(state, path)
     set_rng_state(own_rng(state, path), batches)
-    return TrainingProgress(state["history"], state["epoch"], state["best_score"],
-                            state["best_state"])
+    return TrainingProgress.from_state(state)

@@ -32,6 +32,7 @@ from dshgan.train.distributed import (
     mean_over_ranks,
     rank_seed,
 )
+from dshgan.train.epoch_position import CHECKPOINT_EVERY_STEPS, checkpoint_due, start_or_continue
 from dshgan.train.hashing_checkpoint import resume_hashing, save_hashing_checkpoint
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.hashing_losses import HashingLosses, hashing_losses
@@ -70,10 +71,12 @@ def train_hashing(
     cfg: HashingConfig, bits: list[int], data: HashingData,
     generator: ConditionalGenerator | None, device: torch.device, checkpoint_path: str | Path,
     seed: int = 0, progress: bool = True, init_state: dict | None = None,
+    checkpoint_every: int = CHECKPOINT_EVERY_STEPS,
 ) -> tuple[HashingNet, dict]:
     """Train (or resume) one hashing net with a head per entry of ``bits``; returns the net at
     its best validation epoch and the history (losses per step, validation mAP per epoch).
-    ``init_state`` starts from trained weights (self-training rounds) instead of ImageNet's."""
+    ``init_state`` starts from trained weights (self-training rounds) instead of ImageNet's.
+    A checkpoint is written at every epoch's end and every ``checkpoint_every`` steps."""
     check_options(cfg, data, generator)
     checkpoint_path = Path(checkpoint_path)
     net = build_hashing_net(cfg, bits, data.num_classes).to(device)
@@ -89,24 +92,30 @@ def train_hashing(
     if run is None:
         run = TrainingProgress({k: [] for k in HISTORY_KEYS})
     else:
-        logger.info("stage 2 %s: resumed at epoch %d/%d", bits, run.epoch, cfg.epochs)
+        within = (f", step {run.position.done}/{steps_per_epoch} of the next"
+                  if run.position else "")
+        logger.info("stage 2 %s: resumed at epoch %d/%d%s", bits, run.epoch, cfg.epochs, within)
     if run.epoch < cfg.epochs:  # a finished run builds no source (no cache of views)
         source = triplet_source(cfg, data, net, generator, batches, device, seed, progress)
         losses = hashing_losses(cfg, data.multi_label, data.unlabelled, batches, device)
     validate = ValidationPass(*data.validation_database, data.val_images, data.val_labels)
-    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=run.epoch * steps_per_epoch,
+    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=run.steps_done(steps_per_epoch),
                disable=not progress, desc=f"stage 2 hashing {'/'.join(map(str, bits))} bits")
     while run.epoch < cfg.epochs:
         net.train()
-        order = epoch_order(len(data.train_images), batches, shared_seed, run.epoch)
-        for s in range(steps_per_epoch):
-            batch = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+        run.position = at = start_or_continue(run.position, lambda: epoch_order(
+            len(data.train_images), batches, shared_seed, run.epoch))
+        for s in range(at.done, steps_per_epoch):
+            batch = at.order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
             logged = train_step(net, batch[batch_share(len(batch))], source, losses, update,
                                 run.history)
             if logged is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{logged[0]:.3f}", trip=f"{logged[1]:.3f}")
-        run.epoch += 1
+            at.done = s + 1
+            if checkpoint_due(at.done, steps_per_epoch, checkpoint_every):
+                save_hashing_checkpoint(checkpoint_path, net, update, run, batches, bits)
+        run.end_epoch()
         update.average_buffers(net)
         validate_epoch(net, update, validate, run, bits, cfg.epochs, device)
         save_hashing_checkpoint(checkpoint_path, net, update, run, batches, bits)
