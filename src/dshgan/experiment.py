@@ -32,7 +32,13 @@ from dshgan.train.distributed import (
 )
 from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.hashing_data import HashingData
-from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
+from dshgan.train.runtime import (
+    limit_threads,
+    logger,
+    resolve_device,
+    seed_everything,
+    setup_logging,
+)
 from dshgan.train.self_training import train_hashing_self_trained
 from dshgan.train.stage1_gan import train_gan
 
@@ -131,8 +137,7 @@ def _start_run(config: RunConfig, run_dir: Path, dataset, protocol, progress: bo
     from dshgan.data.bad_images import BadImages
 
     device = rank_device(resolve_device(config.device))
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
+    limit_threads(config.num_threads)
     seed_everything(rank_seed(config.seed))  # dropout and initial weights; rank 0: the seed
     t0 = time.perf_counter()
     hash_size, gan_size = image_sizes(config)

@@ -46,7 +46,13 @@ from dshgan.train.distributed import (
 )
 from dshgan.train.encoding import FrozenPartOutputs
 from dshgan.train.hashing_data import HashingData
-from dshgan.train.runtime import logger, resolve_device, seed_everything, setup_logging
+from dshgan.train.runtime import (
+    limit_threads,
+    logger,
+    resolve_device,
+    seed_everything,
+    setup_logging,
+)
 from dshgan.train.self_training import self_train
 from dshgan.train.stage1_gan import train_gan
 from dshgan.train.stage2_hashing import train_hashing
@@ -131,6 +137,7 @@ def reproduce(
     out = Path(out_dir)
     config = _table_config(protocol_name, config, device, bits, source, list_dir, image_root,
                            quick)
+    limit_threads()  # numba's count to torch's, or numba's kernels raise torch's (runtime.py)
     with training_group(config.device):
         if is_main():
             out.mkdir(parents=True, exist_ok=True)

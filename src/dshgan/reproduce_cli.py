@@ -40,15 +40,14 @@ def add_reproduce_parser(sub) -> None:
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
-    import torch
 
     from dshgan.config import load_config
     from dshgan.reproduce import reproduce
+    from dshgan.train.runtime import limit_threads
 
     if args.source is None and args.list_dir is None:
         raise ValueError("reproduce needs --source (or --list-dir and --image-root)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    limit_threads(args.threads)
     out = args.out or f"runs/reproduce-{args.protocol}"
     config = load_config(args.config or args.protocol, {
         "device": args.device, "hashing": {"bits": list(args.bits)},

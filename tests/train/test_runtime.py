@@ -1,7 +1,10 @@
+import numba
+import numpy as np
 import pytest
 import torch
 
-from dshgan.train.runtime import resolve_device, seed_everything
+from dshgan.metrics import mean_average_precision
+from dshgan.train.runtime import limit_threads, resolve_device, seed_everything
 
 
 def test_device_names():
@@ -16,3 +19,35 @@ def test_seeding_repeats_draws():
     a = torch.rand(2)
     seed_everything(3)
     assert torch.equal(a, torch.rand(2))
+
+
+@pytest.fixture
+def thread_counts():
+    saved = torch.get_num_threads(), numba.get_num_threads()
+    yield
+    torch.set_num_threads(saved[0])
+    numba.set_num_threads(saved[1])
+
+
+def _numba_kernel() -> None:
+    rng = np.random.default_rng(0)
+    codes, labels = rng.integers(0, 2, (300, 16)), rng.integers(0, 4, 300)
+    mean_average_precision(codes[:50], labels[:50], codes[50:], labels[50:])
+
+
+def test_numba_kernels_leave_torch_at_the_thread_count_asked_for(thread_counts):
+    """Where numba and torch share one OpenMP runtime (numba's omp layer, as here), a numba
+    kernel sets torch's thread count to numba's; limit_threads makes the two counts one."""
+    most = numba.config.NUMBA_NUM_THREADS
+    if most < 2:
+        pytest.skip("one core: no count to raise")
+    numba.set_num_threads(most)
+    torch.set_num_threads(1)
+    _numba_kernel()
+    raised = torch.get_num_threads()  # `most` where the runtime is shared, else 1
+    limit_threads(1)
+    _numba_kernel()
+    assert torch.get_num_threads() == numba.get_num_threads() == 1, raised
+    torch.set_num_threads(2)
+    limit_threads()  # None: numba follows torch's count as it stands
+    assert numba.get_num_threads() == 2

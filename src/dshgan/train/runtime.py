@@ -23,6 +23,21 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def limit_threads(threads: int | None = None) -> None:
+    """One thread count for torch and numba: ``threads``, or torch's as it stands when None.
+
+    Why numba too: numba's OpenMP layer shares torch's OpenMP runtime, and starting a numba
+    kernel sets that runtime's thread count to numba's (every core by default). So torch, held
+    to one thread by ``--threads 1``, ran on every core after the first validation pass (whose
+    metrics are numba kernels), and three such runs sharing two cores ran each epoch about 3x
+    slower than their first: six threads spinning at OpenMP barriers on two cores."""
+    import numba
+
+    if threads:
+        torch.set_num_threads(threads)
+    numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
