@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -51,3 +54,22 @@ def test_numba_kernels_leave_torch_at_the_thread_count_asked_for(thread_counts):
     torch.set_num_threads(2)
     limit_threads()  # None: numba follows torch's count as it stands
     assert numba.get_num_threads() == 2
+
+
+def test_a_fresh_process_held_to_one_thread_stays_there():
+    """The order that matters: numba's threads start at its first call (here inside
+    limit_threads) and set the shared count to all of them; torch must be set after."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no count to raise")
+    script = ("import numpy as np, torch\n"
+              "from dshgan.metrics import mean_average_precision\n"
+              "from dshgan.train.runtime import limit_threads\n"
+              "limit_threads(1)\n"
+              "first = torch.get_num_threads()\n"
+              "c = np.random.default_rng(0).integers(0, 2, (300, 16))\n"
+              "l = np.arange(300) % 4\n"
+              "mean_average_precision(c[:50], l[:50], c[50:], l[50:])\n"
+              "print(first, torch.get_num_threads())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["1", "1"], done.stdout

@@ -30,12 +30,15 @@ def limit_threads(threads: int | None = None) -> None:
     kernel sets that runtime's thread count to numba's (every core by default). So torch, held
     to one thread by ``--threads 1``, ran on every core after the first validation pass (whose
     metrics are numba kernels), and three such runs sharing two cores ran each epoch about 3x
-    slower than their first: six threads spinning at OpenMP barriers on two cores."""
+    slower than their first: six threads spinning at OpenMP barriers on two cores. numba's
+    first call (here ``set_num_threads``) starts its threads, which can itself set the shared
+    count to all of them: so numba is set first and torch after it, never the other way round
+    (tests/train/test_runtime.py checks that order in a fresh process)."""
     import numba
 
-    if threads:
-        torch.set_num_threads(threads)
-    numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    count = threads or torch.get_num_threads()
+    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    torch.set_num_threads(count)
 
 
 def seed_everything(seed: int) -> None:
