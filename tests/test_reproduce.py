@@ -1,6 +1,7 @@
 """`dshgan reproduce` on tiny data: the whole table, resumption, and the multi-label path."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -51,6 +52,14 @@ def test_whole_table_then_resume_without_retraining(tmp_path, monkeypatch):
     monkeypatch.setattr(reproduce_module, "train_deep_baseline", must_not_train, raising=False)
     again = reproduce("cifar10", tmp_path, **kwargs)
     assert again["table"]["DSH-GAN"]["48"]["map"] == table["DSH-GAN"]["48"]["map"]
+
+    # The finished units alone, carried to another folder without any checkpoint (another
+    # machine, say): the table comes back without training anything, stage 1 included.
+    monkeypatch.setattr(reproduce_module, "train_gan", must_not_train)
+    carried = tmp_path / "carried"
+    shutil.copytree(tmp_path / "seed0" / "results", carried / "seed0" / "results")
+    moved = reproduce("cifar10", carried, **kwargs)
+    assert moved["table"] == again["table"]
 
 
 def test_two_seeds_give_mean_and_std(tmp_path):

@@ -237,8 +237,13 @@ def _reproduce_seed(asked: _Asked, seed: int) -> dict[str, dict]:
     rd = RunData(dataset, split, *asked.sizes, bad, d.loader_workers, asked.progress, seed)
     data = _SplitData(rd, config.evaluation.precision_at_n)
     run_ablations = asked.ablations and seed == asked.seeds[0] and not asked.validation_only
+    groups = _groups(config, asked.bits, run_ablations)
     generator, stage1_s = None, 0.0
-    if config.hashing.use_synthetic or run_ablations:  # real-triplet runs need no GAN
+    # Real-triplet runs need no GAN, nor does a seed whose nets are all evaluated already (its
+    # units carried from another machine, say): stage 1 is then not trained again.
+    needs_gan = config.hashing.use_synthetic or run_ablations
+    if needs_gan and any(_pending(asked, done, method, group_bits, switches)
+                         for method, group_bits, switches in groups):
         t0 = time.perf_counter()
         generator, _, _ = train_gan(config.gan, rd.gan_train_images, data.train_y,
                                     rd.gan_unlabelled_images, rd.multi_label, asked.device,
@@ -246,7 +251,7 @@ def _reproduce_seed(asked: _Asked, seed: int) -> dict[str, dict]:
         stage1_s = time.perf_counter() - t0
     this = _Seed(seed, seed_dir, done, rd, data, generator, stage1_s, {})
     units: dict[str, dict] = {}
-    for method, group_bits, switches in _groups(config, asked.bits, run_ablations):
+    for method, group_bits, switches in groups:
         units.update(_group_units(asked, this, method, group_bits, switches))
     if this.main_nets and is_main():  # what `dshgan encode`, `index build` and the library load
         _save_model(seed_dir, {b: n for b, (n, _) in this.main_nets.items()},
@@ -276,17 +281,31 @@ def _groups(config: RunConfig, bits: tuple[int, ...], run_ablations: bool
     return groups
 
 
-def _group_units(asked: _Asked, this: _Seed, method: str, group_bits: list[int],
-                 switches: dict) -> dict[str, dict]:
-    """Train and evaluate one group when a unit of it is missing (and asked for); return its
-    finished units."""
+def _unit_names(asked: _Asked, method: str, group_bits: list[int], switches: dict
+                ) -> tuple[RunConfig, dict[int, str], dict[int, str]]:
+    """One group's config and unit names, after and (with self-training on) before it."""
     cfg = replace_config(asked.config, hashing=switches)
     names = {b: f"{method} {b}" for b in group_bits}
     # With self-training on, the net before it is a row of its own: the paper's method.
     plain_names = ({b: f"{method} w/o self-training {b}" for b in group_bits}
                    if cfg.hashing.self_training_rounds else {})
-    todo = [n for n in (*names.values(), *plain_names.values()) if this.done.done(n) is None]
-    if todo and _asked(asked.rows, method):
+    return cfg, names, plain_names
+
+
+def _pending(asked: _Asked, done: Units, method: str, group_bits: list[int],
+             switches: dict) -> bool:
+    """Whether this invocation trains the group: asked for, and a unit of it unfinished."""
+    _, names, plain_names = _unit_names(asked, method, group_bits, switches)
+    todo = [n for n in (*names.values(), *plain_names.values()) if done.done(n) is None]
+    return bool(todo) and _asked(asked.rows, method)
+
+
+def _group_units(asked: _Asked, this: _Seed, method: str, group_bits: list[int],
+                 switches: dict) -> dict[str, dict]:
+    """Train and evaluate one group when a unit of it is missing (and asked for); return its
+    finished units."""
+    cfg, names, plain_names = _unit_names(asked, method, group_bits, switches)
+    if _pending(asked, this.done, method, group_bits, switches):
         _train_group(asked, this, cfg, method, group_bits, names, plain_names)
     units = {}
     for row, row_names in ((method, names), (f"{method} w/o self-training", plain_names)):
