@@ -20,3 +20,23 @@ def build_lively_lite_net(c: HashingConfig, bits, num_classes,
 @pytest.fixture
 def lively_lite_net():
     return build_lively_lite_net
+
+
+def kill_after_first_checkpoint(module, train):
+    """Run ``train()`` as if the process were killed right after its first checkpoint, which
+    ``module.save_checkpoint`` writes (so the resumed run can be compared with a whole one)."""
+    real_save = module.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "save_checkpoint", save_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            train()
+
+
+@pytest.fixture
+def killed_after_first_checkpoint():
+    return kill_after_first_checkpoint

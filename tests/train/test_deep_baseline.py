@@ -35,7 +35,8 @@ def test_trains_all_heads_and_encodes(tmp_path, method):
 
 
 @pytest.mark.parametrize("every, stopped_at", [(0, (1, None)), (2, (0, 2))])
-def test_a_killed_run_resumes_to_the_same_weights(tmp_path, every, stopped_at):
+def test_a_killed_run_resumes_to_the_same_weights(tmp_path, every, stopped_at,
+                                                  killed_after_first_checkpoint):
     """Killed at its first checkpoint: an epoch's end (every=0), or two steps into the first
     epoch of five steps (every=2); the resumed run ends where the uninterrupted one does."""
     rng = np.random.default_rng(0)
@@ -53,16 +54,7 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path, every, stopped_at):
     torch.manual_seed(0)
     ref, ref_history = train("ref.pt", 0)
     torch.manual_seed(0)
-    real_save = deep_baseline.save_checkpoint
-
-    def save_then_die(path, state):
-        real_save(path, state)
-        raise KeyboardInterrupt
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(deep_baseline, "save_checkpoint", save_then_die)
-        with pytest.raises(KeyboardInterrupt):
-            train("run.pt")
+    killed_after_first_checkpoint(deep_baseline, lambda: train("run.pt"))
     stopped = torch.load(tmp_path / "run.pt", weights_only=False)
     position = stopped["position"] and stopped["position"]["done"]
     assert (stopped["epoch"], position) == stopped_at

@@ -64,20 +64,6 @@ def test_every_variant_trains_and_keeps_the_best_validation_epoch(tmp_path, swit
                      and not switches.get("freeze_generator", False))
 
 
-def kill_after_first_checkpoint(train):
-    """Run ``train()`` as if the process were killed right after its first checkpoint."""
-    real_save = hashing_checkpoint.save_checkpoint
-
-    def save_then_die(path, state):
-        real_save(path, state)
-        raise KeyboardInterrupt
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(hashing_checkpoint, "save_checkpoint", save_then_die)
-        with pytest.raises(KeyboardInterrupt):
-            train()
-
-
 def warm_up(c, generator_or_none, data, tmp_path):
     """The first run in a process can round differently from later ones (fresh allocations,
     so other vector alignments), and Adam turns that into visible steps; a throwaway run
@@ -97,7 +83,7 @@ def assert_same_last_weights(checkpoint_a, checkpoint_b):
         assert torch.equal(value, b["net"][name]), name
 
 
-def test_killed_run_resumes_to_the_same_weights(tmp_path):
+def test_killed_run_resumes_to_the_same_weights(tmp_path, killed_after_first_checkpoint):
     images, labels = data()
     held = held_out(images, labels)
     warm_up(cfg(), generator(), held, tmp_path)
@@ -106,7 +92,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
                            progress=False)
 
     torch.manual_seed(0)
-    kill_after_first_checkpoint(lambda: train_hashing(cfg(), [8], held, generator(), CPU,
+    killed_after_first_checkpoint(hashing_checkpoint, lambda: train_hashing(cfg(), [8], held, generator(), CPU,
                                                       tmp_path / "run.pt", progress=False))
     torch.manual_seed(99)
     net, history = train_hashing(cfg(), [8], held, generator(), CPU, tmp_path / "run.pt",
@@ -117,7 +103,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert_same_last_weights(tmp_path / "ref.pt", tmp_path / "run.pt")
 
 
-def test_a_run_killed_mid_epoch_resumes_at_its_step_to_the_same_weights(tmp_path):
+def test_a_run_killed_mid_epoch_resumes_at_its_step_to_the_same_weights(tmp_path, killed_after_first_checkpoint):
     images, labels = data()
     held = held_out(images, labels)  # 24 training rows, batches of 8: 3 steps an epoch
     warm_up(cfg(), generator(), held, tmp_path)
@@ -126,7 +112,7 @@ def test_a_run_killed_mid_epoch_resumes_at_its_step_to_the_same_weights(tmp_path
                                      progress=False)
 
     torch.manual_seed(0)
-    kill_after_first_checkpoint(lambda: train_hashing(cfg(), [8], held, generator(), CPU,
+    killed_after_first_checkpoint(hashing_checkpoint, lambda: train_hashing(cfg(), [8], held, generator(), CPU,
                                                       tmp_path / "run.pt", progress=False,
                                                       checkpoint_every=2))
     stopped = torch.load(tmp_path / "run.pt", weights_only=False)
@@ -142,7 +128,7 @@ def test_a_run_killed_mid_epoch_resumes_at_its_step_to_the_same_weights(tmp_path
     assert torch.load(tmp_path / "run.pt", weights_only=False)["position"] is None
 
 
-def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
+def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path, killed_after_first_checkpoint):
     images, labels = data()
     held = held_out(images, labels)
     c = cfg(use_synthetic=False, weight_average_decay=0.5, labelled_augment="strong", epochs=3)
@@ -158,7 +144,8 @@ def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
     assert history["val_map_loo"][kept_epoch]["8"] == pytest.approx(loo[8], abs=1e-12)
 
     torch.manual_seed(0)
-    kill_after_first_checkpoint(
+    killed_after_first_checkpoint(
+        hashing_checkpoint,
         lambda: train_hashing(c, [8], held, None, CPU, tmp_path / "run.pt", progress=False))
     net, _ = train_hashing(c, [8], held, None, CPU, tmp_path / "run.pt", progress=False)
     resumed = torch.load(tmp_path / "run.pt", weights_only=False)
@@ -168,7 +155,7 @@ def test_weight_average_is_kept_and_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(a, b), name
 
     # a run killed without the average cannot be resumed with one (its start is lost)
-    kill_after_first_checkpoint(lambda: train_hashing(
+    killed_after_first_checkpoint(hashing_checkpoint, lambda: train_hashing(
         cfg(use_synthetic=False, epochs=3), [8], held, None, CPU, tmp_path / "plain.pt",
         progress=False))
     with pytest.raises(ValueError, match="without a weight average"):
@@ -210,7 +197,7 @@ def lite_cfg(**kw):
                                        "trainable_blocks": 8}} | kw))
 
 
-def test_cached_views_train_and_resume_to_the_same_weights(tmp_path, monkeypatch,
+def test_cached_views_train_and_resume_to_the_same_weights(tmp_path, killed_after_first_checkpoint, monkeypatch,
                                                           lively_lite_net):
     images, labels = data()
     held = held_out(images, labels)
@@ -221,7 +208,7 @@ def test_cached_views_train_and_resume_to_the_same_weights(tmp_path, monkeypatch
                                  progress=False)
     assert len(history["loss"]) == 2 * 3 and all(np.isfinite(history["loss"]))
     torch.manual_seed(0)
-    kill_after_first_checkpoint(lambda: train_hashing(lite_cfg(), [8], held, None, CPU,
+    killed_after_first_checkpoint(hashing_checkpoint, lambda: train_hashing(lite_cfg(), [8], held, None, CPU,
                                                       tmp_path / "run.pt", progress=False))
     torch.manual_seed(99)
     net, _ = train_hashing(lite_cfg(), [8], held, None, CPU, tmp_path / "run.pt",
