@@ -6,6 +6,12 @@
 #
 #   scripts/gan_claim.sh ../shared/data/cifar10-jpg.tar.gz [OUT]     # DEVICE=cuda THREADS=8
 #   QUICK=1 scripts/gan_claim.sh ../shared/data/cifar10-jpg.tar.gz /tmp/claim-smoke
+#   SEEDS=1 THREADS=1 scripts/gan_claim.sh ...   # step 3 for some seeds only (one process each)
+#
+# Carried to another machine: OUT/chosen (the choice, one word) and the finished units,
+# OUT/NAME/seedN/results/*.json, are all a rerun needs; with OUT/chosen present steps 1 and 2
+# are not run again, and a seed whose units are all there is not trained again (not even its
+# stage 1). So a CPU that cannot finish step 3 in one sitting can move it forward seed by seed.
 #
 # 1. DSH-GAN, seed 0, validation only, with each stage-1 candidate: the bundled cifar10.yaml and
 #    the two lever configs of benchmarks/configs (why those: docs/experiments/2026-12-02-gan-levers.md).
@@ -23,16 +29,19 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 common=(--source "$source" --device "${DEVICE:-auto}" --threads "${THREADS:-2}" --no-progress)
 [ -z "${QUICK:-}" ] || common+=(--quick)  # QUICK=1: a smoke run of the whole chain, minutes
 candidates=(bundled mode-seeking projected)
+mkdir -p "$out"
 
 config_args() {  # the bundled config needs no --config
     [ "$1" = bundled ] || echo "--config=$here/benchmarks/configs/cifar10-$1.yaml"
 }
 
-for name in "${candidates[@]}"; do
-    # shellcheck disable=SC2046  # config_args prints one word or none
-    dshgan reproduce cifar10 $(config_args "$name") --out "$out/$name" --seeds 0 \
-        --validation-only --no-ablations --no-baselines --deep-baselines "${common[@]}"
-done
+step1() {
+    for name in "${candidates[@]}"; do
+        # shellcheck disable=SC2046  # config_args prints one word or none
+        dshgan reproduce cifar10 $(config_args "$name") --out "$out/$name" --seeds 0 \
+            --validation-only --no-ablations --no-baselines --deep-baselines "${common[@]}"
+    done
+}
 
 choose() {  # prints "NAME GAIN"; each comparison is kept in OUT/compare-NAME.json
     local chosen=bundled best=0 name gain
@@ -51,6 +60,7 @@ choose() {  # prints "NAME GAIN"; each comparison is kept in OUT/compare-NAME.js
 
 # The choice is made once: a rerun once step 3 is under way reads it back.
 if [ ! -f "$out/chosen" ]; then
+    step1
     read -r chosen best < <(choose)
     [ -n "$chosen" ] || { echo "gan_claim.sh: the comparison on validation failed" >&2; exit 1; }
     echo "chosen stage 1: $chosen (validation leave-one-out mAP gain over the bundled one: $best)" \
@@ -59,7 +69,7 @@ if [ ! -f "$out/chosen" ]; then
 fi
 chosen=$(cat "$out/chosen")
 
-# shellcheck disable=SC2046
-dshgan reproduce cifar10 $(config_args "$chosen") --out "$out/$chosen" --seeds 0 1 2 \
+# shellcheck disable=SC2046,SC2086  # one word or none; SEEDS splits into seeds
+dshgan reproduce cifar10 $(config_args "$chosen") --out "$out/$chosen" --seeds ${SEEDS:-0 1 2} \
     --deep-baselines dpsh --baselines-every-seed --rows DSH-GAN "w/o synthetic images" DPSH \
     "${common[@]}"
