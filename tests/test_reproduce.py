@@ -41,6 +41,11 @@ def test_whole_table_then_resume_without_retraining(tmp_path, monkeypatch):
         assert set(table[ablation]) == {"48"}
     md = (tmp_path / "results.md").read_text()
     assert "DSH-GANs (paper)" in md and "0.802" in md and "Ablations at 48 bits" in md
+    # Each row's training time beside its mAP (the claim is tested at equal wall time).
+    for method in ("DSH-GAN", "DPSH"):
+        assert table[method]["48"]["runs"][0]["train_s"] is not None
+        assert f"| {method} | " in md.split("**Training time**")[1]
+    assert table["DSH-GAN"]["48"]["runs"][0]["stage1_s"] is not None
     assert (tmp_path / "pr_curve_48bits.png").exists()
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["table"]["DSH-GAN"]["12"]["map"] == table["DSH-GAN"]["12"]["map"]

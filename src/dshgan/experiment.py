@@ -41,6 +41,7 @@ from dshgan.train.runtime import (
 )
 from dshgan.train.self_training import train_hashing_self_trained
 from dshgan.train.stage1_gan import train_gan
+from dshgan.train.training_clock import round_seconds, total_seconds
 
 # The main row's name: the paper's method, or (hashing.use_synthetic: false in the config itself,
 # not as an ablation) our variant trained on triplets of real labelled images without a GAN.
@@ -179,7 +180,10 @@ def _train_stages(run: _Run) -> _Trained:
             config.gan, rd.gan_train_images, rd.part_labels("train"), rd.gan_unlabelled_images,
             rd.multi_label, device, run.run_dir / "stage1.pt", seed=config.seed,
             progress=run.progress)
-    timing["stage1_s"] = time.perf_counter() - t0
+    # Seconds trained in every sitting together, so a resumed run reports what it cost
+    # (train/training_clock.py); None when a checkpoint predates the count.
+    timing["stage1_s"] = (gan_history["train_seconds"] if gan_history is not None
+                          else time.perf_counter() - t0)
     gan_metrics = None
     if generator is not None and config.evaluation.generator_metrics and is_main():
         from dshgan.metrics.generative import generator_report
@@ -191,10 +195,9 @@ def _train_stages(run: _Run) -> _Trained:
                 rd.part_labels("validation"), rd.multi_label, device, config.seed)
         timing["gan_eval_s"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
     nets, histories, last_generator = _train_nets(config, rd, generator, device, run.run_dir,
                                                   run.progress)
-    timing["stage2_s"] = time.perf_counter() - t0
+    timing["stage2_s"] = total_seconds(*(h.get("train_seconds") for h in histories.values()))
     if is_main():
         _save_model(run.run_dir, nets, last_generator, config, rd)
     return _Trained(nets, histories, last_generator, gan_history, gan_metrics)
@@ -224,7 +227,7 @@ def _evaluate_run(run: _Run, trained: _Trained, given: bool) -> dict:
         metrics["generator"] = trained.gan_metrics
     if not evaluated:
         metrics["results"] = {}
-        metrics["timing"] = {k: round(v, 1) for k, v in timing.items()}
+        metrics["timing"] = {k: round_seconds(v) for k, v in timing.items()}
         _write_train_only_report(run.run_dir, metrics, trained.histories, rd.class_names)
         logger.info("run done (train only, no test queries): validation %s",
                     metrics["validation"])
@@ -233,7 +236,7 @@ def _evaluate_run(run: _Run, trained: _Trained, given: bool) -> dict:
     results, conventions = _evaluate(config, rd, codes, run.device)
     timing["evaluate_s"] = time.perf_counter() - t0
     metrics.update(conventions=conventions, results=results,
-                   timing={k: round(v, 1) for k, v in timing.items()})
+                   timing={k: round_seconds(v) for k, v in timing.items()})
     _write_figures_and_report(run.run_dir, metrics, config, rd, trained.last_generator,
                               trained.gan_history, trained.histories, codes, run.device)
     main = main_method_name(config.hashing)
@@ -483,7 +486,8 @@ def _write_figures_and_report(run_dir, metrics, config, rd: RunData, generator, 
     _retrieval_figure(run_dir, rd, codes.query[top_bits], codes.database[top_bits], top_bits,
                       figures)
     if gan_history and gan_history["d_loss"]:
-        plots.plot_training_curves({k: v for k, v in gan_history.items() if v},
+        plots.plot_training_curves({k: v for k, v in gan_history.items()
+                                    if isinstance(v, list) and v},
                                    run_dir / "gan_curves.png", title="Stage 1 GAN per step")
         figures["Stage 1 GAN training"] = "gan_curves.png"
     first = next(iter(histories.values()))

@@ -56,6 +56,7 @@ from dshgan.train.runtime import (
 from dshgan.train.self_training import self_train
 from dshgan.train.stage1_gan import train_gan
 from dshgan.train.stage2_hashing import train_hashing
+from dshgan.train.training_clock import round_seconds
 
 # Cheapest first (no gradient through the trunk into G), so a run stopped early has most rows.
 ABLATIONS = {
@@ -238,17 +239,17 @@ def _reproduce_seed(asked: _Asked, seed: int) -> dict[str, dict]:
     data = _SplitData(rd, config.evaluation.precision_at_n)
     run_ablations = asked.ablations and seed == asked.seeds[0] and not asked.validation_only
     groups = _groups(config, asked.bits, run_ablations)
-    generator, stage1_s = None, 0.0
+    generator, stage1_s = None, 0.0  # seconds trained, every sitting together (None: unknown)
     # Real-triplet runs need no GAN, nor does a seed whose nets are all evaluated already (its
     # units carried from another machine, say): stage 1 is then not trained again.
     needs_gan = config.hashing.use_synthetic or run_ablations
     if needs_gan and any(_pending(asked, done, method, group_bits, switches)
                          for method, group_bits, switches in groups):
-        t0 = time.perf_counter()
-        generator, _, _ = train_gan(config.gan, rd.gan_train_images, data.train_y,
-                                    rd.gan_unlabelled_images, rd.multi_label, asked.device,
-                                    seed_dir / "stage1.pt", seed=seed, progress=asked.progress)
-        stage1_s = time.perf_counter() - t0
+        generator, _, gan_history = train_gan(
+            config.gan, rd.gan_train_images, data.train_y, rd.gan_unlabelled_images,
+            rd.multi_label, asked.device, seed_dir / "stage1.pt", seed=seed,
+            progress=asked.progress)
+        stage1_s = gan_history["train_seconds"]
     this = _Seed(seed, seed_dir, done, rd, data, generator, stage1_s, {})
     units: dict[str, dict] = {}
     for method, group_bits, switches in groups:
@@ -319,8 +320,9 @@ def _group_units(asked: _Asked, this: _Seed, method: str, group_bits: list[int],
 def _train_group(asked: _Asked, this: _Seed, cfg: RunConfig, method: str,
                  group_bits: list[int], names: dict[int, str],
                  plain_names: dict[int, str]) -> None:
-    """Stage 2 for one group, evaluated before and after self-training (its units written)."""
-    t0 = time.perf_counter()
+    """Stage 2 for one group, evaluated before and after self-training (its units written).
+    ``train_s`` is the seconds the net trained, every sitting together (train/training_clock.py):
+    a group resumed as finished reports what it cost, not the reload."""
     tag = f"{method.replace(' ', '_').replace('/', '')}_{'-'.join(map(str, group_bits))}"
     checkpoint = this.dir / "checkpoints" / f"{tag}.pt"
     g = copy.deepcopy(this.generator)
@@ -335,10 +337,10 @@ def _train_group(asked: _Asked, this: _Seed, cfg: RunConfig, method: str,
         this.main_nets.update({b: (net, g) for b in group_bits})
     if asked.validation_only:
         return  # checkpointed and validated; nothing touches the queries
-    extra = {"stage1_s": round(this.stage1_s, 1), "shared_trunk": len(group_bits) > 1}
+    extra = {"stage1_s": round_seconds(this.stage1_s), "shared_trunk": len(group_bits) > 1}
     if any(this.done.done(n) is None for n in plain_names.values()):
         _finish_units(this, net, plain_names, progress, dev, extra | {
-            "train_s": round(time.perf_counter() - t0, 1),
+            "train_s": round_seconds(history["train_seconds"]),
             "best_val_map": history["best_val_map"],
             "best_val_map_loo": history.get("best_val_map_loo")})
     if any(this.done.done(n) is None for n in names.values()):
@@ -348,7 +350,7 @@ def _train_group(asked: _Asked, this: _Seed, cfg: RunConfig, method: str,
         if main:
             this.main_nets.update({b: (net, g) for b in group_bits})
         _finish_units(this, net, names, progress, dev, extra | {
-            "train_s": round(time.perf_counter() - t0, 1),
+            "train_s": round_seconds(history["train_seconds"]),
             "best_val_map": history["best_val_map"],
             "best_val_map_loo": history.get("best_val_map_loo"),
             "self_training": history.get("rounds")})
@@ -474,19 +476,18 @@ def _deep_baseline(name: str, config, data, device, done: Units, bits, seed, pro
             if (result := done.done(k)) is not None:
                 out[k] = result | {"method": name.upper(), "bits": b, "seed": seed}
         return out
-    t0 = time.perf_counter()
     # One trunk with a head per code length: same budget as one DSH-GAN length.
     net, history = train_deep_baseline(
         name, config.hashing, list(bits),
         HashingData(data.train_x, data.train_y, data.val_x, data.val_y, data.rd.multi_label),
         device, done.folder.parent / "checkpoints" / f"{name}.pt", seed=seed,
         progress=progress)
-    train_s = time.perf_counter() - t0
     if is_main():
         evaluated = _evaluate_net(net, data, device, progress)
         for b, k in keys.items():
             r = done.finish(k, evaluated[b] | {
-                "train_s": round(train_s, 1), "best_val_map": history["best_val_map"],
+                "train_s": round_seconds(history["train_seconds"]), "shared_trunk": True,
+                "best_val_map": history["best_val_map"],
                 "best_val_map_loo": history.get("best_val_map_loo")})
             out[k] = r | {"method": name.upper(), "bits": b, "seed": seed}
     barrier()
@@ -599,6 +600,7 @@ def write_outputs(out: Path, results: dict) -> None:
     """results.json, results.md (paper layout, paper beside ours) and plots at the top length."""
     from dshgan.report.plots import plot_pr_curves, plot_precision_at_n
     from dshgan.report.tables import map_table_markdown, write_json
+    from dshgan.report.training_time import training_time_lines
 
     write_json(results, out / "results.json")
     table = results["table"]
@@ -637,6 +639,7 @@ def write_outputs(out: Path, results: dict) -> None:
         abl_rows |= {m: {top: v[top]} for m, v in abl.items()}
         lines += ["", map_table_markdown(abl_rows, [top], title=f"Ablations at {top} bits")]
     lines += _validation_lines(table)
+    lines += training_time_lines(table)
     seeds = sorted({s for per in table.values() for c in per.values() for s in c["seeds"]})
     lines += ["", (f"Seeds: {seeds}. Tie-aware mAP and precision within Hamming radius 2 are "
                    "in results.json. Conventions: docs/design.md, 'Metric conventions'.")]

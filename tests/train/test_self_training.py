@@ -134,3 +134,19 @@ def test_a_round_runs_its_own_epochs_at_its_own_learning_rate():
     lowered = self_training._round_config(
         HashingConfig(epochs=10, lr=1e-3, self_training_epochs=3, self_training_lr=2e-4))
     assert (lowered.epochs, lowered.lr) == (3, 2e-4)
+
+
+def test_the_seconds_trained_are_stage_2_and_every_round_together(tmp_path, monkeypatch):
+    monkeypatch.setattr(self_training, "class_probabilities", _confident_on_the_first_ten)
+    seconds = []
+    real_train = self_training.train_hashing
+
+    def spy(*args, **kwargs):
+        net, history = real_train(*args, **kwargs)
+        seconds.append(history["train_seconds"])
+        return net, history
+
+    monkeypatch.setattr(self_training, "train_hashing", spy)
+    _, history = _run(tmp_path)  # stage 2, then one round
+    assert len(seconds) == 2 and all(s > 0 for s in seconds)
+    assert history["train_seconds"] == pytest.approx(sum(seconds))

@@ -121,3 +121,19 @@ def test_the_average_is_handed_on_and_a_resumed_run_continues_it_exactly(tmp_pat
     assert len(history["d_loss"]) == 6
     for (name, a), b in zip(g.state_dict().items(), g_ref.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_the_seconds_trained_add_up_over_sittings(tmp_path, monkeypatch):
+    images, labels = data()
+    cfg = GANConfig(steps=6, batch_size=8, width=8, noise_dim=8)
+    path = tmp_path / "run.pt"
+    kill_after_checkpoints(monkeypatch, 1, lambda: train_gan(
+        cfg, images, labels, images, False, CPU, path, progress=False, checkpoint_every=3))
+    monkeypatch.undo()
+    first_sitting = torch.load(path, weights_only=False)["train_seconds"]
+    assert first_sitting > 0
+    _, _, history = train_gan(cfg, images, labels, images, False, CPU, path, progress=False,
+                              checkpoint_every=3)
+    assert history["train_seconds"] > first_sitting
+    _, _, reloaded = train_gan(cfg, images, labels, images, False, CPU, path, progress=False)
+    assert reloaded["train_seconds"] == history["train_seconds"]  # not the reload's seconds

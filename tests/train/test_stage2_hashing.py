@@ -300,3 +300,20 @@ def test_training_improves_retrieval_well_beyond_the_untrained_net_and_lsh(tmp_p
     lsh_map = retrieval(lsh.encode(pixels[query]), lsh.encode(pixels[train]))
     scores = {"trained": net_map(net), "untrained": net_map(untrained), "lsh": lsh_map}
     assert scores["trained"] > max(scores["untrained"], scores["lsh"]) + 0.2, scores
+
+
+def test_the_seconds_trained_add_up_over_sittings(tmp_path, killed_after_first_checkpoint):
+    """A resumed run reports what it cost in all, and a finished one reloaded reports what it
+    cost, not the reload (which the old wall-clock count did)."""
+    images, labels = data()
+    held = held_out(images, labels)
+    path = tmp_path / "run.pt"
+    killed_after_first_checkpoint(hashing_checkpoint, lambda: train_hashing(
+        cfg(), [8], held, generator(), CPU, path, progress=False))
+    first_sitting = torch.load(path, weights_only=False)["train_seconds"]
+    assert first_sitting > 0
+    _, history = train_hashing(cfg(), [8], held, generator(), CPU, path, progress=False)
+    trained = history["train_seconds"]
+    assert trained > first_sitting
+    _, reloaded = train_hashing(cfg(), [8], held, generator(), CPU, path, progress=False)
+    assert reloaded["train_seconds"] == trained

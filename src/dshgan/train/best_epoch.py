@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from dshgan.nets.hashing_net import HashingNet
 from dshgan.train.epoch_position import EpochPosition
+from dshgan.train.training_clock import TrainingClock
 
 
 def track_best_epoch(net: HashingNet, val: dict[int, float], history: dict, best_score: float,
@@ -42,13 +43,15 @@ def leave_one_out_at_best_epoch(history: dict) -> float | None:
 class TrainingProgress:
     """What a run has done so far, as its checkpoint stores it: epochs finished, the history,
     the best epoch's score and weights, and the position inside the epoch under way (None
-    between epochs; train/epoch_position.py)."""
+    between epochs; train/epoch_position.py), and the seconds trained in all sittings
+    (train/training_clock.py)."""
 
     history: dict
     epoch: int = 0
     best_score: float = -1.0
     best_state: dict | None = None
     position: EpochPosition | None = None
+    clock: TrainingClock = field(default_factory=TrainingClock)
 
     def end_epoch(self) -> None:
         self.epoch += 1
@@ -62,13 +65,14 @@ class TrainingProgress:
         """The checkpoint's fields of this progress."""
         return {"epoch": self.epoch, "history": self.history, "best_score": self.best_score,
                 "best_state": self.best_state,
-                "position": self.position.state() if self.position else None}
+                "position": self.position.state() if self.position else None,
+                "train_seconds": self.clock.for_checkpoint()}
 
     @classmethod
     def from_state(cls, state: dict) -> TrainingProgress:
         """From a checkpoint (one written before positions existed holds none: an epoch end)."""
         return cls(state["history"], state["epoch"], state["best_score"], state["best_state"],
-                   EpochPosition.from_state(state.get("position")))
+                   EpochPosition.from_state(state.get("position")), TrainingClock.resumed(state))
 
     def record_epoch(self, kept: HashingNet, val: dict[int, float],
                      loo: dict[int, float] | None) -> None:
@@ -76,9 +80,11 @@ class TrainingProgress:
             kept, val, self.history, self.best_score, self.best_state, loo)
 
     def finish(self, net: HashingNet) -> tuple[HashingNet, dict]:
-        """The net at its best epoch, in eval mode, and the history with the best scores."""
+        """The net at its best epoch, in eval mode, and the history with the best scores and
+        the seconds trained (``train_seconds``, every sitting together)."""
         if self.best_state is not None:
             net.load_state_dict(self.best_state)
         self.history["best_val_map"] = self.best_score
         self.history["best_val_map_loo"] = leave_one_out_at_best_epoch(self.history)
+        self.history["train_seconds"] = self.clock.at_checkpoint
         return net.eval(), self.history

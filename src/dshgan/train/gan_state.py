@@ -19,6 +19,7 @@ from dshgan.train.checkpoints import load_checkpoint, rng_state, save_checkpoint
 from dshgan.train.diff_augment import parse_policy
 from dshgan.train.distributed import average_buffers, checkpoint_rng, is_main, own_rng
 from dshgan.train.runtime import logger
+from dshgan.train.training_clock import TrainingClock
 from dshgan.train.weight_average import WeightAverage
 
 # gan.discriminator's names, each with how it is built from the config (only the projected D
@@ -71,6 +72,7 @@ class GANState:
         self.diff_augment = parse_policy(cfg.diff_augment)  # D's input transforms, parsed once
         self.history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_class_acc": []}
         self.step = 0
+        self.clock = TrainingClock()  # seconds trained, every sitting together
 
     def resume(self, path: Path, device: torch.device) -> None:
         """Continue from ``path`` when it exists (a finished stage 1 is just loaded)."""
@@ -87,6 +89,7 @@ class GANState:
                                  "set gan.ema_decay: 0 or start stage 1 afresh")
             self.ema.load_state_dict(state["generator_ema"])
         self.history, self.step = state["history"], state["step"]
+        self.clock = TrainingClock.resumed(state)
         set_rng_state(own_rng(state, path), self.batches)
         logger.info("stage 1: resumed from %s at step %d/%d", path, self.step, self.cfg.steps)
 
@@ -95,6 +98,7 @@ class GANState:
         states gathered); rank 0 writes."""
         average_buffers(self.generator, self.discriminator, self.ema and self.ema.shadow)
         rng = checkpoint_rng(rng_state(self.batches))
+        seconds = self.clock.for_checkpoint()
         if not is_main():
             return
         save_checkpoint(path, {
@@ -103,6 +107,7 @@ class GANState:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "generator_ema": None if self.ema is None else self.ema.state_dict(),
             "step": self.step, "history": self.history, **rng, "config": self.cfg.__dict__,
+            "train_seconds": seconds,
         })
 
     def handed_on(self) -> ConditionalGenerator:

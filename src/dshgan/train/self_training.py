@@ -27,6 +27,7 @@ from dshgan.train.distributed import barrier, is_main
 from dshgan.train.hashing_data import HashingData
 from dshgan.train.runtime import logger
 from dshgan.train.stage2_hashing import train_hashing
+from dshgan.train.training_clock import total_seconds
 
 
 @torch.no_grad()
@@ -112,11 +113,13 @@ def self_train(
     Round r checkpoints next to stage 2's ``checkpoint_path`` (``<stem>.round<r>.pt``) and stores
     its pseudo-labels (``<stem>.round<r>.labels.npz``), so a killed run resumes inside any round.
     Returns the net of the round with the best validation mAP and that round's history, with
-    ``rounds`` (one summary per round) and ``kept_round`` added.
+    ``rounds`` (one summary per round), ``kept_round`` and ``train_seconds`` (stage 2's and every
+    round's together) added.
     """
     checkpoint_path = Path(checkpoint_path)
     rounds = [{"round": 0, "pseudo_labelled": 0, "best_val_map": history["best_val_map"]}]
     best_net, best_history, kept = net, history, 0
+    seconds = [history.get("train_seconds")]
     for r in range(1, cfg.self_training_rounds + 1):
         rows, pseudo = pseudo_labels(
             cfg, net, data, device,
@@ -129,11 +132,13 @@ def self_train(
             progress=progress, init_state=net.state_dict())
         rounds.append({"round": r, "pseudo_labelled": len(rows),
                        "best_val_map": history["best_val_map"]})
+        seconds.append(history.get("train_seconds"))
         if history["best_val_map"] > best_history["best_val_map"]:
             best_net, best_history, kept = net, history, r
     best_history = dict(best_history)
     best_history["rounds"] = rounds
     best_history["kept_round"] = kept
+    best_history["train_seconds"] = total_seconds(*seconds)  # stage 2 and every round
     return best_net, best_history
 
 

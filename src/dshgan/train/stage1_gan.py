@@ -41,7 +41,8 @@ def train_gan(
     checkpoint_every: int = 200,
 ) -> tuple[ConditionalGenerator, nn.Module, dict]:
     """Train (or resume, or just load when finished) the GAN; returns G (its weight average
-    when ``cfg.ema_decay`` > 0), D and the loss history."""
+    when ``cfg.ema_decay`` > 0), D and the loss history, with ``train_seconds``: the seconds
+    stage 1 trained in every sitting together (None after a checkpoint that predates that)."""
     checkpoint_path = Path(checkpoint_path)
     state = GANState(cfg, labelled_labels.shape[1], labelled_images.shape[1], device,
                      rank_seed(seed))
@@ -68,4 +69,4 @@ def train_gan(
     if history["d_loss"]:
         logger.info("stage 1: done, %d steps, last d_loss %.3f g_loss %.3f",
                     state.step, history["d_loss"][-1], history["g_loss"][-1])
-    return state.handed_on(), state.discriminator, history
+    return state.handed_on(), state.discriminator, history | {"train_seconds": state.clock.at_checkpoint}
