@@ -60,6 +60,7 @@ def test_first_run_trains_every_candidate_on_validation_then_the_largest_gain(cl
     final = calls[3]
     assert "cifar10-projected.yaml" in final and "--validation-only" not in final
     assert "--seeds 0 1 2 " in final and "--baselines-every-seed" in final
+    assert "--no-ablations" not in final
     assert json.loads((out / "compare-projected.json").read_text()) == {
         "difference_b_minus_a": 0.011}
 
@@ -78,3 +79,6 @@ def test_a_rerun_with_the_choice_made_runs_only_step_3_for_the_seeds_asked(claim
     calls = run({}, SEEDS="1 2")
     assert len(calls) == 1
     assert "cifar10-mode-seeking.yaml" in calls[0] and "--seeds 1 2 " in calls[0]
+    # the ablation belongs to seed 0: not run on seed 1 because it came first here
+    assert "--no-ablations" in calls[0]
+    assert "--no-ablations" not in run({}, SEEDS="0")[0]
