@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from dshgan.report.tables import MISSING
+
 
 def _per_seed(cells: dict) -> dict[int, dict[str, float | None]]:
     """{seed: {"train_s": the row's seconds on that seed, "stage1_s": ...}}."""
-    out: dict[int, dict[str, float | None]] = {}
+    nets: dict[int, dict] = {}  # seed -> {net: seconds}; a shared trunk is one net
+    stage1: dict[int, float | None] = {}
     for cell in cells.values():
         for run in cell["runs"]:
-            seen = out.setdefault(run["seed"], {"train_s": 0.0, "stage1_s": None, "nets": set()})
             net = "shared" if run.get("shared_trunk") else run["bits"]
-            if net in seen["nets"]:
-                continue
-            seen["nets"].add(net)
-            t = run.get("train_s")
-            seen["train_s"] = None if t is None or seen["train_s"] is None else seen["train_s"] + t
-            if run.get("stage1_s"):
-                seen["stage1_s"] = run["stage1_s"]
-    return {s: {k: v for k, v in d.items() if k != "nets"} for s, d in out.items()}
+            nets.setdefault(run["seed"], {})[net] = run.get("train_s")
+            stage1[run["seed"]] = run.get("stage1_s") or stage1.get(run["seed"])
+    return {seed: {"train_s": None if None in by_net.values() else sum(by_net.values()),
+                   "stage1_s": stage1[seed]} for seed, by_net in nets.items()}
 
 
 def training_minutes(table: dict) -> dict[str, dict[str, float | None]]:
@@ -52,7 +50,7 @@ def training_time_lines(table: dict) -> list[str]:
         return []
 
     def fmt(v):
-        return "–" if v is None else f"{v:.1f}"
+        return MISSING if v is None else f"{v:.1f}"
 
     intro = ("**Training time** (minutes, mean over seeds; every sitting of a resumed run "
              "together; times from other machines or loads do not compare):")
