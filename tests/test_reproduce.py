@@ -12,6 +12,7 @@ from dshgan.data import ImageDataset, load_dataset, make_mosaic_multilabel, make
 from dshgan.data.protocols import Protocol
 from dshgan.data.writers import write_list_dataset
 from dshgan.dry_run import dry_run_setup
+from dshgan.report.training_time import training_minutes
 from dshgan.reproduce import reproduce
 
 
@@ -55,8 +56,15 @@ def test_whole_table_then_resume_without_retraining(tmp_path, monkeypatch):
 
     monkeypatch.setattr(reproduce_module, "train_hashing", must_not_train)
     monkeypatch.setattr(reproduce_module, "train_deep_baseline", must_not_train, raising=False)
+    # DPSH units written before they said their code lengths share one trunk count it once.
+    for unit in (tmp_path / "seed0" / "results").glob("DPSH_*.json"):
+        unit.write_text(json.dumps({k: v for k, v in json.loads(unit.read_text()).items()
+                                    if k != "shared_trunk"}))
     again = reproduce("cifar10", tmp_path, **kwargs)
     assert again["table"]["DSH-GAN"]["48"]["map"] == table["DSH-GAN"]["48"]["map"]
+    dpsh_s = table["DPSH"]["48"]["runs"][0]["train_s"]
+    assert dpsh_s > 0
+    assert training_minutes(again["table"])["DPSH"]["train"] == pytest.approx(dpsh_s / 60)
 
     # The finished units alone, carried to another folder without any checkpoint (another
     # machine, say): the table comes back without training anything, stage 1 included.

@@ -471,10 +471,12 @@ def _deep_baseline(name: str, config, data, device, done: Units, bits, seed, pro
 
     out: dict[str, dict] = {}
     keys = {b: f"{name.upper()} {b}" for b in bits}
+    # One trunk for every code length, also in units written before they said so.
+    row = {"method": name.upper(), "seed": seed, "shared_trunk": True}
     if all(done.done(k) is not None for k in keys.values()) or not _asked(rows, name.upper()):
         for b, k in keys.items():
             if (result := done.done(k)) is not None:
-                out[k] = result | {"method": name.upper(), "bits": b, "seed": seed}
+                out[k] = result | row | {"bits": b}
         return out
     # One trunk with a head per code length: same budget as one DSH-GAN length.
     net, history = train_deep_baseline(
@@ -489,7 +491,7 @@ def _deep_baseline(name: str, config, data, device, done: Units, bits, seed, pro
                 "train_s": round_seconds(history["train_seconds"]), "shared_trunk": True,
                 "best_val_map": history["best_val_map"],
                 "best_val_map_loo": history.get("best_val_map_loo")})
-            out[k] = r | {"method": name.upper(), "bits": b, "seed": seed}
+            out[k] = r | row | {"bits": b}
     barrier()
     return out
 
