@@ -14,7 +14,8 @@ one thread each) and still be compared at the same budget.
     python benchmarks/bench_gan_levers.py --source ../shared/data/cifar10-jpg.tar.gz \\
         --name diffaug --steps 3000 --threads 1 --set gan.diff_augment=translation,cutout
 
-A stopped variant resumes from its stage-1 checkpoint (OUT/NAME/stage1.pt) when rerun.
+A stopped variant resumes from its stage-1 checkpoint (OUT/NAME/stage1.pt) when rerun, and a
+rerun with more ``--steps`` extends it (levers-STEPS.json keeps each length's figures).
 ``--pixel-probe`` adds a second GAN-test whose classifier is a small CNN trained from scratch on
 the real training pixels (``dshgan.metrics.generative.pixel_probe``; about 2 more CPU minutes
 on CIFAR-10), independent of the frozen features a feature-space discriminator trains against;
@@ -39,7 +40,7 @@ from dshgan.experiment import draw_split, image_sizes, load_data, replace_config
 from dshgan.metrics.generative import generator_report, pixel_gan_test
 from dshgan.report.synthetic_grid import save_synthetic_grid
 from dshgan.run_data import RunData
-from dshgan.train.runtime import resolve_device, seed_everything
+from dshgan.train.runtime import limit_threads, resolve_device, seed_everything
 from dshgan.train.stage1_gan import train_gan
 
 
@@ -80,8 +81,7 @@ def prepare(args):
     config = load_config(args.config, given)
     if args.steps is not None:
         config = replace_config(config, gan={"steps": args.steps})
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    limit_threads(args.threads)  # torch's and numba's together (numba's would reset torch's)
     device = resolve_device(config.device)
     seed_everything(args.seed)
     hash_size, gan_size = image_sizes(config)
@@ -127,7 +127,7 @@ def row(name: str, result: dict, steps: int, seconds: float | None) -> str:
     test, train, div = result["gan_test"], result["gan_train"], result["diversity"]
     known = [v for v in div["per_class"] if v is not None]
     lowest = min(v for v in test["per_class"] if v is not None)
-    secs = "resumed" if seconds is None else f"{seconds:.0f}"
+    secs = "unknown" if seconds is None else f"{seconds:.0f}"  # None: an older checkpoint
     return (f"| {name} | {steps} | {secs} | {test['overall']:.3f} | {lowest:.3f} | "
             f"{train['overall']:.3f} | {result['real_classifier']['overall']:.3f} | "
             f"{result['fid']:.0f} ({result['fid_real_vs_real']:.0f}) | "
@@ -155,12 +155,10 @@ def main(argv=None) -> int:
     folder = Path(args.out) / args.name
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint = folder / "stage1.pt"
-    fresh = not checkpoint.exists()
-    t0 = time.perf_counter()
     generator, _, history = train_gan(
         config.gan, rd.gan_train_images, rd.part_labels("train"), rd.gan_unlabelled_images,
         rd.multi_label, device, checkpoint, seed=args.seed, progress=sys.stderr.isatty())
-    stage1_s = time.perf_counter() - t0 if fresh else None
+    stage1_s = history.pop("train_seconds")  # every sitting's, also when resumed or extended
     result = generator_report(generator, rd.gan_train_images, rd.part_labels("train"),
                               rd.images("validation"), rd.part_labels("validation"),
                               rd.multi_label, device, args.seed)
@@ -181,7 +179,10 @@ def main(argv=None) -> int:
               **({"pixel_probe": pixel} if pixel is not None else {}),
               "last_100_steps": {k: sum(v[-100:]) / len(v[-100:]) for k, v in history.items()
                                  if v}}
-    (folder / "levers.json").write_text(json.dumps(record, indent=1, default=str))
+    text = json.dumps(record, indent=1, default=str)
+    (folder / "levers.json").write_text(text)
+    # Rerun with more --steps, a variant extends its stage 1: each length keeps its figures.
+    (folder / f"levers-{config.gan.steps}.json").write_text(text)
     print("| variant | steps | stage 1 s | GAN-test | lowest class | GAN-train (val) | real probe "
           "(val) | FID (real vs real) | diversity min / mean |")
     print(row(args.name, result, config.gan.steps, stage1_s))
